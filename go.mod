@@ -1,0 +1,3 @@
+module github.com/sluice-cdc/sluice
+
+go 1.26
