@@ -61,8 +61,10 @@ func RequireTCP(t testing.TB, service, addr string) {
 func RequirePostgres(t testing.TB) {
 	RequireTCP(t, "PostgreSQL", "127.0.0.1:"+env("SLUICE_PG_PORT", "54329"))
 }
-func RequireKafka(t testing.TB)      { RequireTCP(t, "Kafka", KafkaBroker()) }
-func RequireConnect(t testing.TB)    { RequireTCP(t, "Kafka Connect", "127.0.0.1:"+env("SLUICE_CONNECT_PORT", "18083")) }
+func RequireKafka(t testing.TB) { RequireTCP(t, "Kafka", KafkaBroker()) }
+func RequireConnect(t testing.TB) {
+	RequireTCP(t, "Kafka Connect", "127.0.0.1:"+env("SLUICE_CONNECT_PORT", "18083"))
+}
 func RequireClickHouse(t testing.TB) { RequireTCP(t, "ClickHouse", ClickHouseAddr()) }
 
 // RequireChdb fails the test when libchdb.so is not installed.
