@@ -69,7 +69,9 @@ pid_of() {
 pid_alive() {
   local pid
   pid=$(pid_of "$1") || return 1
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # A zombie (exited, not yet reaped by its new parent) answers kill -0 but is gone.
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
 }
 
 # stop_pid NAME PIDFILE [TIMEOUT_S]: SIGTERM, wait, then SIGKILL. Removes the pid file.
@@ -83,7 +85,7 @@ stop_pid() {
   say "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + timeout))
-  while kill -0 "$pid" 2>/dev/null; do
+  while pid_alive "$pidfile"; do
     if ((SECONDS >= deadline)); then
       say "$name did not stop within ${timeout}s, sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
