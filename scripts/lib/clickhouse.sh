@@ -6,7 +6,7 @@ CH_DIR="$SLUICE_STACK_DIR/clickhouse"
 CH_PIDFILE="$CH_DIR/ch.pid"
 CH_LOG="$LOG_DIR/clickhouse.log"
 
-ch_running() { pid_alive "$CH_PIDFILE"; }
+ch_running() { pid_alive "$CH_PIDFILE" clickhouse; }
 
 # Only HTTP /ping: both listeners open together, and a bare TCP probe of the native port makes
 # 18.16 log "Client has not sent any data" each time.
@@ -65,11 +65,11 @@ clickhouse_up() {
     local i
     for i in $(seq 1 40); do [[ -s "$CH_PIDFILE" ]] && break; sleep 0.1; done
   fi
-  WAIT_PIDFILE="$CH_PIDFILE" wait_until 60 clickhouse "$LOG_DIR/clickhouse.err.log" ch_ready
+  WAIT_PIDFILE="$CH_PIDFILE" WAIT_PATTERN=clickhouse wait_until 60 clickhouse "$LOG_DIR/clickhouse.err.log" ch_ready
   say "clickhouse: ready at 127.0.0.1:$SLUICE_CH_TCP_PORT"
 }
 
-clickhouse_down() { stop_pid clickhouse "$CH_PIDFILE" 30; }
+clickhouse_down() { stop_pid clickhouse "$CH_PIDFILE" 30 clickhouse; }
 
 clickhouse_status() {
   if ch_running && ch_ready; then

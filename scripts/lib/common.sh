@@ -48,7 +48,7 @@ wait_until() {
   local timeout=$1 what=$2 log=$3; shift 3
   local deadline=$((SECONDS + timeout))
   while ! "$@"; do
-    if [[ -n "${WAIT_PIDFILE:-}" ]] && ! pid_alive "$WAIT_PIDFILE"; then
+    if [[ -n "${WAIT_PIDFILE:-}" ]] && ! pid_alive "$WAIT_PIDFILE" "${WAIT_PATTERN:-}"; then
       tail -n 30 "$log" >&2 2>/dev/null || true
       die "$what: process exited before becoming ready; see $log"
     fi
@@ -65,19 +65,21 @@ pid_of() {
   [[ -s "$1" ]] && head -n1 "$1" | tr -d ' \n'
 }
 
-# pid_alive PIDFILE: true when the pid in the file is a running process.
+# pid_alive PIDFILE [PATTERN]: true when the pid in the file is a running process (whose command
+# line contains PATTERN, so a pid reused after a reboot is not mistaken for ours).
 pid_alive() {
   local pid
   pid=$(pid_of "$1") || return 1
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
   # A zombie (exited, not yet reaped by its new parent) answers kill -0 but is gone.
-  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
+  [[ -z "${2:-}" ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
-# stop_pid NAME PIDFILE [TIMEOUT_S]: SIGTERM, wait, then SIGKILL. Removes the pid file.
+# stop_pid NAME PIDFILE [TIMEOUT_S [PATTERN]]: SIGTERM, wait, then SIGKILL. Removes the pid file.
 stop_pid() {
-  local name=$1 pidfile=$2 timeout=${3:-30} pid
-  if ! pid_alive "$pidfile"; then
+  local name=$1 pidfile=$2 timeout=${3:-30} pattern=${4:-} pid
+  if ! pid_alive "$pidfile" "$pattern"; then
     rm -f "$pidfile"
     return 0
   fi
@@ -85,7 +87,7 @@ stop_pid() {
   say "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + timeout))
-  while pid_alive "$pidfile"; do
+  while pid_alive "$pidfile" "$pattern"; do
     if ((SECONDS >= deadline)); then
       say "$name did not stop within ${timeout}s, sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true

@@ -56,7 +56,7 @@ java_start() {
   say "$name: started (pid $(pid_of "$pidfile")), log $log"
 }
 
-kafka_running() { pid_alive "$KAFKA_PIDFILE"; }
+kafka_running() { pid_alive "$KAFKA_PIDFILE" kafka.Kafka; }
 
 kafka_ready() {
   port_open "$SLUICE_KAFKA_PORT" || return 1
@@ -116,11 +116,11 @@ kafka_up() {
   fi
   java_start kafka "$KAFKA_PIDFILE" "$LOG_DIR/kafka.out" "$KAFKA_LOG" "${SLUICE_KAFKA_HEAP:-512m}" \
     kafka.Kafka "$KAFKA_DIR/server.properties"
-  WAIT_PIDFILE="$KAFKA_PIDFILE" wait_until 90 kafka "$KAFKA_LOG" kafka_ready
+  WAIT_PIDFILE="$KAFKA_PIDFILE" WAIT_PATTERN=kafka.Kafka wait_until 90 kafka "$KAFKA_LOG" kafka_ready
   say "kafka: ready at 127.0.0.1:$SLUICE_KAFKA_PORT"
 }
 
-kafka_down() { stop_pid kafka "$KAFKA_PIDFILE" 60; }
+kafka_down() { stop_pid kafka "$KAFKA_PIDFILE" 60 kafka.Kafka; }
 
 kafka_status() {
   if kafka_running && port_open "$SLUICE_KAFKA_PORT"; then
@@ -132,7 +132,7 @@ kafka_status() {
   fi
 }
 
-connect_running() { pid_alive "$CONNECT_PIDFILE"; }
+connect_running() { pid_alive "$CONNECT_PIDFILE" ConnectDistributed; }
 
 connect_ready() {
   curl -sf --max-time 3 "http://127.0.0.1:$SLUICE_CONNECT_PORT/connector-plugins" 2>/dev/null \
@@ -180,11 +180,11 @@ connect_up() {
   connect_write_config
   java_start connect "$CONNECT_PIDFILE" "$LOG_DIR/connect.out" "$CONNECT_LOG" "${SLUICE_CONNECT_HEAP:-768m}" \
     org.apache.kafka.connect.cli.ConnectDistributed "$CONNECT_DIR/connect-distributed.properties"
-  WAIT_PIDFILE="$CONNECT_PIDFILE" wait_until 180 connect "$CONNECT_LOG" connect_ready
+  WAIT_PIDFILE="$CONNECT_PIDFILE" WAIT_PATTERN=ConnectDistributed wait_until 180 connect "$CONNECT_LOG" connect_ready
   say "connect: ready at $SLUICE_CONNECT_URL"
 }
 
-connect_down() { stop_pid connect "$CONNECT_PIDFILE" 60; }
+connect_down() { stop_pid connect "$CONNECT_PIDFILE" 60 ConnectDistributed; }
 
 connect_status() {
   if connect_running && curl -sf --max-time 3 "http://127.0.0.1:$SLUICE_CONNECT_PORT/" >/dev/null 2>&1; then

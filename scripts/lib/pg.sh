@@ -7,7 +7,7 @@ PG_SOCK="$PG_DIR/run"
 PG_LOG="$LOG_DIR/pg.log"
 
 pg_pidfile() { echo "$PG_DATA/postmaster.pid"; }
-pg_running() { pid_alive "$(pg_pidfile)"; }
+pg_running() { pid_alive "$(pg_pidfile)" postgres; }
 
 pg_psql() {
   runuser -u postgres -- "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$SLUICE_PG_PORT" -U postgres "$@"
@@ -54,7 +54,7 @@ EOF
       -o "-p $SLUICE_PG_PORT -k $PG_SOCK" start >/dev/null \
       || { tail -n 20 "$PG_LOG" >&2; die "pg: failed to start; see $PG_LOG"; }
   fi
-  WAIT_PIDFILE="$(pg_pidfile)" wait_until 60 "pg" "$PG_LOG" \
+  WAIT_PIDFILE="$(pg_pidfile)" WAIT_PATTERN=postgres wait_until 60 "pg" "$PG_LOG" \
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$SLUICE_PG_PORT"
 
   # Role and database (idempotent).
@@ -79,7 +79,7 @@ pg_down() {
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 || true
   fi
   # Escalate if pg_ctl did not manage (stop_pid is a no-op when the pid is gone).
-  [[ -f "$(pg_pidfile)" ]] && stop_pid pg "$(pg_pidfile)" 10
+  [[ -f "$(pg_pidfile)" ]] && stop_pid pg "$(pg_pidfile)" 10 postgres
   return 0
 }
 
