@@ -218,4 +218,3 @@ func TestIdlePlanTiming(t *testing.T) {
 		t.Logf("idle plan %d: %s (lag 0, 3 partitions)", i+1, time.Since(start))
 	}
 }
-

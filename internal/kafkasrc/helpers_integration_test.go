@@ -94,19 +94,34 @@ func (k *testKafka) produce(topic string, partitions, n int, tag string) {
 					Headers: []kafka.Header{{Key: "h", Value: []byte("v")}},
 				}
 			}
-			res, err := k.client.Produce(context.Background(), &kafka.ProduceRequest{
-				Topic: topic, Partition: p, RequiredAcks: kafka.RequireAll,
-				Records: kafka.NewRecordReader(recs...), Compression: kafka.Snappy,
-			})
-			if err == nil {
-				err = res.Error
-			}
-			if err != nil {
+			if err := k.produceBatch(topic, p, recs); err != nil {
 				k.t.Fatalf("produce to %s/%d: %v", topic, p, err)
 			}
 			done += size
 		}
 	}
+}
+
+// produceBatch writes one compressed batch, retrying while a new topic's
+// leadership settles.
+func (k *testKafka) produceBatch(topic string, partition int, recs []kafka.Record) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		var res *kafka.ProduceResponse
+		res, err = k.client.Produce(context.Background(), &kafka.ProduceRequest{
+			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
+			Records: kafka.NewRecordReader(recs...), Compression: kafka.Snappy,
+		})
+		if err == nil {
+			err = res.Error
+		}
+		var kerr kafka.Error
+		if err == nil || !errors.As(err, &kerr) || !kerr.Temporary() {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 // committed reads the group's committed offsets of a topic.
