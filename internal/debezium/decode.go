@@ -109,12 +109,14 @@ func (d *Decoder) finish(topic string, rec *Record) {
 	if rec.Op == OpRead {
 		rec.Snapshot = true
 	}
-	if (rec.Kind == Change || rec.Kind == Tombstone) && rec.Table == "" {
+	if (rec.Kind == Change || rec.Kind == Tombstone) && (rec.Schema == "" || rec.Table == "") {
 		if _, schema, table, ok := SplitTopic(topic); ok {
 			if rec.Schema == "" {
 				rec.Schema = schema
 			}
-			rec.Table = table
+			if rec.Table == "" {
+				rec.Table = table
+			}
 		}
 	}
 }
