@@ -164,8 +164,10 @@ func (d *Decoder) metaText(raw []byte, header bool) ([]byte, error) {
 	if err != nil {
 		return nil, failf(ReasonBadMetadata, "", "want a string, got "+quote(raw))
 	}
-	if cap(s) > cap(d.scratch) {
-		d.scratch = s[:0] // keep the grown buffer
+	if len(s) > 0 && &s[0] != &raw[1] {
+		// s was unescaped into scratch (never keep a view of the message
+		// as scratch: appending to it would overwrite the message).
+		d.scratch = s[:0]
 	}
 	return s, nil
 }
