@@ -1,0 +1,121 @@
+// Package native implements chconn.Conn over ClickHouse's native protocol
+// with clickhouse-go v2 (the HTTP transport cannot talk to 18.16).
+package native
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"reflect"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/sluice-cdc/sluice/internal/chconn"
+)
+
+// Conn is a native-protocol connection.
+type Conn struct {
+	conn    driver.Conn
+	target  chconn.Target
+	profile chconn.Profile
+}
+
+var _ chconn.Conn = (*Conn)(nil)
+
+// Open connects, reads version() once and derives the capability profile.
+func Open(ctx context.Context, rawURL string) (*Conn, error) {
+	t, err := chconn.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	opts := &clickhouse.Options{
+		Addr:        []string{t.Addr},
+		Auth:        clickhouse.Auth{Database: t.Database, Username: t.User, Password: t.Password},
+		DialTimeout: t.DialTimeout,
+	}
+	if t.Secure {
+		opts.TLS = &tls.Config{}
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("chconn: open %s: %w", t, err)
+	}
+	c := &Conn{conn: conn, target: t}
+	var version string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("chconn: %s: read version: %w", t, err)
+	}
+	if c.profile, err = chconn.ProfileForString(version); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Conn) Profile() chconn.Profile { return c.profile }
+
+func (c *Conn) Close() error { return c.conn.Close() }
+
+// Exec runs a statement. Note: on 18.16, INSERT ... VALUES through Exec
+// hangs; use Insert.
+func (c *Conn) Exec(ctx context.Context, query string) error {
+	if err := c.conn.Exec(ctx, query); err != nil {
+		return fmt.Errorf("chconn: exec on %s: %w", c.target.Addr, err)
+	}
+	return nil
+}
+
+// Query returns all rows as text.
+func (c *Conn) Query(ctx context.Context, query string) ([][]string, error) {
+	rows, err := c.conn.Query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("chconn: query on %s: %w", c.target.Addr, err)
+	}
+	defer rows.Close()
+	types := rows.ColumnTypes()
+	dest := make([]any, len(types))
+	var out [][]string
+	for rows.Next() {
+		for i, ct := range types {
+			dest[i] = reflect.New(ct.ScanType()).Interface()
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("chconn: scan: %w", err)
+		}
+		row := make([]string, len(dest))
+		for i, d := range dest {
+			row[i] = chconn.FormatValue(d)
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// Insert sends one block through PrepareBatch; 18.16 needs the explicit
+// column list.
+func (c *Conn) Insert(ctx context.Context, table string, columns []string, data []chconn.Column) error {
+	q := "INSERT INTO " + table + " ("
+	for i, col := range columns {
+		if i > 0 {
+			q += ", "
+		}
+		q += chconn.QuoteIdent(col)
+	}
+	q += ")"
+	batch, err := c.conn.PrepareBatch(ctx, q)
+	if err != nil {
+		return fmt.Errorf("chconn: insert into %s: prepare: %w", table, err)
+	}
+	for i, d := range data {
+		if err := batch.Column(i).Append(d.Values()); err != nil {
+			batch.Abort()
+			return fmt.Errorf("chconn: insert into %s: column %s: %w", table, columns[i], err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("chconn: insert into %s: send: %w", table, err)
+	}
+	return nil
+}
