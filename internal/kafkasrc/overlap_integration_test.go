@@ -39,10 +39,13 @@ func (l *overlapLog) checkCommitted(k *testKafka, group, topic string) error {
 	defer l.mu.Unlock()
 	l.commits++
 	for p, o := range got {
-		if o < l.highest[p] {
-			l.regressions = append(l.regressions, fmt.Sprintf("partition %d: %d after %d", p, o, l.highest[p]))
+		prev, ok := l.highest[p]
+		if ok && o < prev {
+			l.regressions = append(l.regressions, fmt.Sprintf("partition %d: %d after %d", p, o, prev))
 		}
-		l.highest[p] = max(l.highest[p], o)
+		if !ok || o > prev {
+			l.highest[p] = o
+		}
 	}
 	return nil
 }

@@ -107,12 +107,30 @@ func (s *Source) join(ctx context.Context) error {
 	limit := s.cfg.RebalanceTimeout + s.cfg.SessionTimeout + 2*s.cfg.Timeout
 	jctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	gen, err := s.cg.Next(jctx)
-	if err != nil {
-		return fmt.Errorf("kafka join group %q via broker %s: %w", s.cfg.GroupID, strings.Join(s.cfg.Brokers, ","), err)
+	for {
+		gen, err := s.cg.Next(jctx)
+		if err == nil {
+			s.adopt(gen)
+			return nil
+		}
+		if !retriableJoin(err) || jctx.Err() != nil {
+			return fmt.Errorf("kafka join group %q via broker %s: %w", s.cfg.GroupID, strings.Join(s.cfg.Brokers, ","), err)
+		}
+		// kafka-go keeps trying to join in the background (after a backoff
+		// for errors other than a rebalance); wait for its next attempt.
+		s.log.Info("kafka join group: retrying", "err", err)
 	}
-	s.adopt(gen)
-	return nil
+}
+
+// retriableJoin tells errors that a later join attempt may not see: a
+// rebalance started by another member, a coordinator moving or loading.
+// Dial errors are not retried, so an unreachable broker fails fast.
+func retriableJoin(err error) bool {
+	var kerr kafka.Error
+	if !errors.As(err, &kerr) {
+		return false
+	}
+	return kerr == kafka.RebalanceInProgress || kerr.Temporary()
 }
 
 // adopt builds the partition state of a new generation.
