@@ -4,6 +4,7 @@ package kafkasrc
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,8 +59,11 @@ func TestDrainCommitsEverythingAndSecondPlanIsIdle(t *testing.T) {
 	for p := range 3 {
 		checkContiguous(t, byPartition[p], map[int]int64{p: zero[p]}, map[int]int64{p: full[p]})
 	}
-	if m := msgs[0]; m.Topic != topic || len(m.Key) == 0 || len(m.Value) == 0 || len(m.Headers) != 1 || m.Time.IsZero() {
-		t.Fatalf("message fields missing: %+v", m)
+	for _, m := range msgs {
+		want := fmt.Sprintf("key-%d-%d", m.Partition, m.Offset)
+		if m.Topic != topic || string(m.Key) != want || len(m.Value) == 0 || len(m.Headers) != 1 || m.Time.IsZero() {
+			t.Fatalf("message fields wrong (want key %s): %+v", want, m)
+		}
 	}
 	if rep.Lag() != 0 {
 		t.Fatalf("report lag %d: %+v", rep.Lag(), rep.Partitions)

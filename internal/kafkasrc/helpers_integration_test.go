@@ -86,13 +86,17 @@ func (k *testKafka) produce(topic string, partitions, n int, tag string) {
 	for p := 0; p < partitions; p++ {
 		for done := 0; done < n; {
 			size := min(100, n-done)
-			recs := make([]kafka.Record, size)
-			for i := range recs {
-				recs[i] = kafka.Record{
-					Key:     kafka.NewBytes([]byte(fmt.Sprintf("key-%d-%d", p, done+i))),
-					Value:   kafka.NewBytes([]byte(fmt.Sprintf(`{"tag":%q,"p":%d,"i":%d}`, tag, p, done+i))),
-					Headers: []kafka.Header{{Key: "h", Value: []byte("v")}},
+			// Records are readers, consumed by a send: build them per attempt.
+			recs := func() []kafka.Record {
+				out := make([]kafka.Record, size)
+				for i := range out {
+					out[i] = kafka.Record{
+						Key:     kafka.NewBytes([]byte(fmt.Sprintf("key-%d-%d", p, done+i))),
+						Value:   kafka.NewBytes([]byte(fmt.Sprintf(`{"tag":%q,"p":%d,"i":%d}`, tag, p, done+i))),
+						Headers: []kafka.Header{{Key: "h", Value: []byte("v")}},
+					}
 				}
+				return out
 			}
 			if err := k.produceBatch(topic, p, recs); err != nil {
 				k.t.Fatalf("produce to %s/%d: %v", topic, p, err)
@@ -104,13 +108,13 @@ func (k *testKafka) produce(topic string, partitions, n int, tag string) {
 
 // produceBatch writes one compressed batch, retrying while a new topic's
 // leadership settles.
-func (k *testKafka) produceBatch(topic string, partition int, recs []kafka.Record) error {
+func (k *testKafka) produceBatch(topic string, partition int, recs func() []kafka.Record) error {
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
 		var res *kafka.ProduceResponse
 		res, err = k.client.Produce(context.Background(), &kafka.ProduceRequest{
 			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
-			Records: kafka.NewRecordReader(recs...), Compression: kafka.Snappy,
+			Records: kafka.NewRecordReader(recs()...), Compression: kafka.Snappy,
 		})
 		if err == nil {
 			err = res.Error
