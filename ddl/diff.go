@@ -137,7 +137,7 @@ func dropColumn(t Table, opts Options, name string, allow Allow) Change {
 // ExistingColumns reads a table's columns; nil means no such table.
 func ExistingColumns(ctx context.Context, conn chconn.Conn, table string) ([]Existing, error) {
 	rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = "+
-		chconn.QuoteString(table)+" ORDER BY position")
+		chconn.QuoteString(table))
 	if err != nil {
 		return nil, fmt.Errorf("ddl: table %s: read columns: %w", table, err)
 	}
