@@ -43,7 +43,12 @@ func randomName(prefix string) string {
 // createTopic creates a fresh topic, deleted when the test ends.
 func (k *testKafka) createTopic(partitions int) string {
 	k.t.Helper()
-	name := randomName("sluice-test-")
+	return k.createNamedTopic(randomName("sluice-test-"), partitions)
+}
+
+// createNamedTopic creates a topic by name, deleted when the test ends.
+func (k *testKafka) createNamedTopic(name string, partitions int) string {
+	k.t.Helper()
 	res, err := k.client.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{
 		Topics: []kafka.TopicConfig{{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}},
 	})

@@ -103,6 +103,13 @@ func Plan(ctx context.Context, cfg Config) (*DrainPlan, error) {
 	}
 	plan.At = time.Now()
 	plan.Partitions = buildPlan(parts, committed, bounds)
+	for _, pp := range plan.Partitions {
+		if pp.Committed >= 0 && pp.Committed < pp.LogStart {
+			cfg.Logger.Warn("committed offset no longer in the log (retention): the records in between are lost",
+				"group", cfg.GroupID, "topic", pp.Topic, "partition", pp.Partition,
+				"committed", pp.Committed, "log_start", pp.LogStart)
+		}
+	}
 	plan.Took = time.Since(begin)
 	cfg.Logger.Debug("kafka plan", "group", cfg.GroupID, "partitions", len(plan.Partitions),
 		"lag", plan.Lag(), "took", plan.Took)
