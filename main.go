@@ -57,6 +57,7 @@ func newApp(g *globalOptions) *cli.App {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			newVersionCommand(g),
+			newDDLCommand(g),
 		},
 		// Errors go back to run; urfave/cli must not exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},

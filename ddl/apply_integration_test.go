@@ -18,7 +18,7 @@ DROP SCHEMA IF EXISTS sluice_ddl_test CASCADE;
 CREATE SCHEMA sluice_ddl_test;
 SET search_path = sluice_ddl_test;
 CREATE TYPE order_status AS ENUM ('pending', 'confirmed', 'shipped');
-CREATE TABLE orders (
+CREATE TABLE ddltest_orders (
   order_id bigserial PRIMARY KEY, order_uuid uuid NOT NULL, customer_id bigint NOT NULL,
   status order_status NOT NULL DEFAULT 'pending', order_date timestamptz NOT NULL,
   total_amount numeric(12,2) NOT NULL, ratio numeric, fee money, currency char(3) NOT NULL,
@@ -66,20 +66,21 @@ func TestApplyNative(t *testing.T) {
 		t.Errorf("varchar: %+v", c)
 	}
 	dropAll(t, conn, tables)
+	defer dropAll(t, conn, tables)
 	applyTwice(t, conn, tables)
 
 	// A later source change: a new column, then a type change.
-	if _, err := pg.Exec(ctx, `ALTER TABLE sluice_ddl_test.orders ADD COLUMN coupon text`); err != nil {
+	if _, err := pg.Exec(ctx, `ALTER TABLE sluice_ddl_test.ddltest_orders ADD COLUMN coupon text`); err != nil {
 		t.Fatal(err)
 	}
-	added, err := ReadCatalog(ctx, pg, "sluice_ddl_test", []string{"orders"})
+	added, err := ReadCatalog(ctx, pg, "sluice_ddl_test", []string{"ddltest_orders"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pg.Exec(ctx, `ALTER TABLE sluice_ddl_test.orders ALTER COLUMN total_amount TYPE numeric(14,4)`); err != nil {
+	if _, err := pg.Exec(ctx, `ALTER TABLE sluice_ddl_test.ddltest_orders ALTER COLUMN total_amount TYPE numeric(14,4)`); err != nil {
 		t.Fatal(err)
 	}
-	retyped, err := ReadCatalog(ctx, pg, "sluice_ddl_test", []string{"orders"})
+	retyped, err := ReadCatalog(ctx, pg, "sluice_ddl_test", []string{"ddltest_orders"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/urfave/cli/v2"
+
+	"github.com/sluice-cdc/sluice/ddl"
+	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/chconn/native"
+	"github.com/sluice-cdc/sluice/internal/exitcode"
+	"github.com/sluice-cdc/sluice/internal/typemap"
+)
+
+// ddlOptions are the flags of sluice ddl and its subcommands.
+type ddlOptions struct {
+	pgDSN, chURL      string
+	schema            string
+	tables            cli.StringSlice
+	cluster           string
+	shardKeys         cli.StringSlice
+	partitions        cli.StringSlice
+	chVersion         string
+	numeric           string
+	numPrec, numScale int
+	outOfRange        string
+	jsonPolicy        string
+	allowDrop         bool
+	allowTypeChange   bool
+}
+
+func (o *ddlOptions) flags() []cli.Flag {
+	return []cli.Flag{
+		postgresFlag(&o.pgDSN),
+		clickhouseFlag(&o.chURL),
+		&cli.StringFlag{Name: "schema", Value: "public", Usage: "PostgreSQL schema to read", Destination: &o.schema},
+		&cli.StringSliceFlag{Name: "table", Usage: "only these source tables (repeatable; default all)", Destination: &o.tables},
+		&cli.StringFlag{Name: "cluster", Usage: "emit ON CLUSTER, Replicated engines on <table>_local and a Distributed <table>", Destination: &o.cluster},
+		&cli.StringSliceFlag{Name: "shard-key", Usage: "TABLE=EXPR sharding expression on a cluster (default cityHash64(customer_id) where present, else of the primary key)", Destination: &o.shardKeys},
+		&cli.StringSliceFlag{Name: "partition", Usage: "TABLE=COLUMN monthly partition column (must never change; default created_at; TABLE= for none)", Destination: &o.partitions},
+		&cli.StringFlag{Name: "clickhouse-version", Usage: "print: generate for this server version (e.g. 18.16 or 26.7) instead of asking the server", Destination: &o.chVersion},
+		&cli.StringFlag{Name: "numeric", Value: "decimal", Usage: "unconstrained numeric: decimal or string", Destination: &o.numeric},
+		&cli.IntFlag{Name: "numeric-precision", Value: 38, Usage: "Decimal precision of unconstrained numeric", Destination: &o.numPrec},
+		&cli.IntFlag{Name: "numeric-scale", Value: 10, Usage: "Decimal scale of unconstrained numeric", Destination: &o.numScale},
+		&cli.StringFlag{Name: "out-of-range", Value: "error", Usage: "dates/timestamps outside ClickHouse's range: error, clamp or null", Destination: &o.outOfRange},
+		&cli.StringFlag{Name: "json", Value: "string", Usage: "json/jsonb as string, or json (the JSON type where the server has it)", Destination: &o.jsonPolicy},
+		&cli.BoolFlag{Name: "allow-drop", Usage: "apply: drop ClickHouse columns that left the source", Destination: &o.allowDrop},
+		&cli.BoolFlag{Name: "allow-type-change", Usage: "apply: MODIFY COLUMN when a source type changed", Destination: &o.allowTypeChange},
+	}
+}
+
+func newDDLCommand(g *globalOptions) *cli.Command {
+	o := &ddlOptions{}
+	sub := func(name, usage string, action func(context.Context, *globalOptions, *ddlOptions) error) *cli.Command {
+		return &cli.Command{Name: name, Usage: usage, Flags: o.flags(), Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return exitcode.UsageError(fmt.Errorf("ddl %s takes no arguments, got %q", name, c.Args().First()))
+			}
+			return action(c.Context, g, o)
+		}}
+	}
+	return &cli.Command{
+		Name:  "ddl",
+		Usage: "create and evolve the ClickHouse schema from the PostgreSQL catalog",
+		Subcommands: []*cli.Command{
+			sub("print", "print the CREATE TABLE statements to stdout", ddlPrint),
+			sub("diff", "show the changes apply would make (refused ones marked)", ddlDiff),
+			sub("apply", "create missing tables and add new columns; refuse drops and type changes unless allowed", ddlApply),
+		},
+	}
+}
+
+// keyValues parses TABLE=VALUE flags.
+func keyValues(flag string, vals []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range vals {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, exitcode.UsageError(fmt.Errorf("--%s %q: want TABLE=VALUE", flag, kv))
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (o *ddlOptions) options(database string) (ddl.Options, error) {
+	opts := ddl.DefaultOptions()
+	opts.Database = database
+	opts.Cluster = o.cluster
+	opts.Policies.Numeric = typemap.NumericPolicy(o.numeric)
+	opts.Policies.NumericPrecision = o.numPrec
+	opts.Policies.NumericScale = o.numScale
+	opts.Policies.OutOfRange = typemap.RangePolicy(o.outOfRange)
+	opts.Policies.JSON = typemap.JSONPolicy(o.jsonPolicy)
+	if err := opts.Policies.Validate(); err != nil {
+		return opts, exitcode.UsageError(err)
+	}
+	var err error
+	if opts.Partition, err = keyValues("partition", o.partitions.Value()); err != nil {
+		return opts, err
+	}
+	opts.ShardKey, err = keyValues("shard-key", o.shardKeys.Value())
+	return opts, err
+}
+
+func (o *ddlOptions) readSource(ctx context.Context) ([]ddl.Table, error) {
+	if o.pgDSN == "" {
+		return nil, exitcode.UsageError(errors.New("--pg-dsn (or SLUICE_PG_DSN) is required"))
+	}
+	pg, err := pgx.Connect(ctx, o.pgDSN)
+	if err != nil {
+		return nil, exitcode.UnavailableError(fmt.Errorf("ddl: connect to PostgreSQL: %w", err))
+	}
+	defer pg.Close(ctx)
+	tables, err := ddl.ReadCatalog(ctx, pg, o.schema, o.tables.Value())
+	if err != nil {
+		return nil, err
+	}
+	if len(tables) == 0 {
+		return nil, exitcode.UsageError(fmt.Errorf("ddl: schema %s has no tables", o.schema))
+	}
+	return tables, nil
+}
+
+func (o *ddlOptions) connect(ctx context.Context) (chconn.Conn, chconn.Target, error) {
+	target, err := chconn.ParseURL(o.chURL)
+	if err != nil {
+		return nil, target, exitcode.UsageError(err)
+	}
+	conn, err := native.Open(ctx, o.chURL)
+	if err != nil {
+		return nil, target, exitcode.UnavailableError(err)
+	}
+	return conn, target, nil
+}
+
+func ddlPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, err := o.readSource(ctx)
+	if err != nil {
+		return err
+	}
+	database := "default"
+	var profile chconn.Profile
+	if o.chVersion != "" {
+		if profile, err = chconn.ProfileForString(o.chVersion); err != nil {
+			return exitcode.UsageError(err)
+		}
+		if t, err := chconn.ParseURL(o.chURL); err == nil {
+			database = t.Database
+		}
+	} else {
+		conn, target, err := o.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		profile, database = conn.Profile(), target.Database
+	}
+	opts, err := o.options(database)
+	if err != nil {
+		return err
+	}
+	sql, warnings, err := ddl.SchemaSQL(tables, profile, opts)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		g.log.Warn(w)
+	}
+	_, err = fmt.Fprint(g.stdout, sql)
+	return err
+}
+
+func ddlDiff(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, err := o.readSource(ctx)
+	if err != nil {
+		return err
+	}
+	conn, target, err := o.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	opts, err := o.options(target.Database)
+	if err != nil {
+		return err
+	}
+	plan, err := ddl.Plan(ctx, conn, tables, opts, ddl.Allow{Drop: o.allowDrop, TypeChange: o.allowTypeChange})
+	if err != nil {
+		return err
+	}
+	if len(plan) == 0 {
+		fmt.Fprintln(g.stdout, "-- no changes")
+		return nil
+	}
+	for _, c := range plan {
+		mark := ""
+		if c.Refused {
+			mark = " [REFUSED]"
+		}
+		fmt.Fprintf(g.stdout, "-- %s%s\n", c, mark)
+		for _, s := range c.SQL {
+			fmt.Fprintf(g.stdout, "%s;\n", s)
+		}
+	}
+	if err := ddl.Refused(plan); err != nil {
+		return exitcode.With(exitcode.Findings, err)
+	}
+	return nil
+}
+
+func ddlApply(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, err := o.readSource(ctx)
+	if err != nil {
+		return err
+	}
+	conn, target, err := o.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	opts, err := o.options(target.Database)
+	if err != nil {
+		return err
+	}
+	done, err := ddl.Apply(ctx, conn, tables, opts, ddl.Allow{Drop: o.allowDrop, TypeChange: o.allowTypeChange}, g.log)
+	if err != nil { // a refusal exits 1: nothing was applied
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%d change(s) applied on %s (ClickHouse %s)\n", len(done), target, conn.Profile().Version)
+	return nil
+}
