@@ -86,6 +86,7 @@ func RoundTrip(t *testing.T, conn chconn.Conn, table string) {
 	if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+qt); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = conn.Exec(context.Background(), "DROP TABLE IF EXISTS "+qt) })
 	create := "CREATE TABLE " + qt + " (" + strings.Join(defs, ", ") + ") ENGINE = MergeTree ORDER BY id"
 	if err := conn.Exec(ctx, create); err != nil {
 		t.Fatalf("%s: %v", create, err)
