@@ -65,7 +65,8 @@ func envelopeOp(value []byte) (string, error) {
 	return m.Op, err
 }
 
-// readOps reads a topic from its start to its current end.
+// readOps reads a topic from its start to its current end. A topic that
+// does not exist yet (Debezium creates them as it goes) reads as nil.
 func readOps(ctx context.Context, t *testing.T, topic string, opOf func([]byte) (string, error)) opCounts {
 	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(testenv.KafkaBroker()), Timeout: 10 * time.Second}
@@ -74,7 +75,7 @@ func readOps(ctx context.Context, t *testing.T, topic string, opOf func([]byte) 
 		t.Fatalf("metadata for %s: %v", topic, err)
 	}
 	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		t.Fatalf("topic %s is missing: %+v", topic, meta.Topics)
+		return nil
 	}
 	counts := opCounts{}
 	for _, p := range meta.Topics[0].Partitions {
@@ -178,7 +179,7 @@ func waitBalanced(ctx context.Context, t *testing.T) map[string]opCounts {
 				topic := s.prefix + ".public." + table
 				c := readOps(ctx, t, topic, s.op)
 				all[topic] = c
-				ok = ok && balanced(c, rows[table])
+				ok = ok && c != nil && balanced(c, rows[table])
 			}
 		}
 		if ok {
