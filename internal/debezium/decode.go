@@ -70,6 +70,9 @@ func (d *Decoder) Decode(topic string, key, value []byte, rec *Record) error {
 // rec then holds views into m.Key and m.Value (see Record). A message that
 // cannot be decoded gives a *DecodeError and an empty rec.
 func (d *Decoder) DecodeInput(m *Input, rec *Record) error {
+	if m == nil || rec == nil {
+		return errors.New("debezium: DecodeInput needs an input and a record")
+	}
 	rec.reset()
 	d.deleted, d.hasSeq, d.seqLSN = false, false, 0
 	if err := d.decode(m, rec); err != nil {
