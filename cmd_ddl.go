@@ -13,28 +13,24 @@ import (
 	"github.com/sluice-cdc/sluice/internal/chconn"
 	"github.com/sluice-cdc/sluice/internal/chconn/native"
 	"github.com/sluice-cdc/sluice/internal/exitcode"
-	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
 // ddlOptions are the flags of sluice ddl and its subcommands.
 type ddlOptions struct {
-	pgDSN, chURL      string
-	schema            string
-	tables            cli.StringSlice
-	cluster           string
-	shardKeys         cli.StringSlice
-	partitions        cli.StringSlice
-	chVersion         string
-	numeric           string
-	numPrec, numScale int
-	outOfRange        string
-	jsonPolicy        string
-	allowDrop         bool
-	allowTypeChange   bool
+	pgDSN, chURL    string
+	schema          string
+	tables          cli.StringSlice
+	cluster         string
+	shardKeys       cli.StringSlice
+	partitions      cli.StringSlice
+	chVersion       string
+	policy          policyOptions
+	allowDrop       bool
+	allowTypeChange bool
 }
 
 func (o *ddlOptions) flags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		postgresFlag(&o.pgDSN),
 		clickhouseFlag(&o.chURL),
 		&cli.StringFlag{Name: "schema", Value: "public", Usage: "PostgreSQL schema to read", Destination: &o.schema},
@@ -43,14 +39,9 @@ func (o *ddlOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "shard-key", Usage: "TABLE=EXPR sharding expression on a cluster (default cityHash64(customer_id) where present, else of the primary key)", Destination: &o.shardKeys},
 		&cli.StringSliceFlag{Name: "partition", Usage: "TABLE=COLUMN monthly partition column (must never change; default created_at; TABLE= for none)", Destination: &o.partitions},
 		&cli.StringFlag{Name: "clickhouse-version", Usage: "print: generate for this server version (e.g. 18.16 or 26.7) instead of asking the server", Destination: &o.chVersion},
-		&cli.StringFlag{Name: "numeric", Value: "decimal", Usage: "unconstrained numeric: decimal or string", Destination: &o.numeric},
-		&cli.IntFlag{Name: "numeric-precision", Value: 38, Usage: "Decimal precision of unconstrained numeric", Destination: &o.numPrec},
-		&cli.IntFlag{Name: "numeric-scale", Value: 10, Usage: "Decimal scale of unconstrained numeric", Destination: &o.numScale},
-		&cli.StringFlag{Name: "out-of-range", Value: "error", Usage: "dates/timestamps outside ClickHouse's range: error, clamp or null", Destination: &o.outOfRange},
-		&cli.StringFlag{Name: "json", Value: "string", Usage: "json/jsonb as string, or json (the JSON type where the server has it)", Destination: &o.jsonPolicy},
 		&cli.BoolFlag{Name: "allow-drop", Usage: "apply: drop ClickHouse columns that left the source", Destination: &o.allowDrop},
 		&cli.BoolFlag{Name: "allow-type-change", Usage: "apply: MODIFY COLUMN when a source type changed", Destination: &o.allowTypeChange},
-	}
+	}, o.policy.flags()...)
 }
 
 func newDDLCommand(g *globalOptions) *cli.Command {
@@ -91,15 +82,10 @@ func (o *ddlOptions) options(database string) (ddl.Options, error) {
 	opts := ddl.DefaultOptions()
 	opts.Database = database
 	opts.Cluster = o.cluster
-	opts.Policies.Numeric = typemap.NumericPolicy(o.numeric)
-	opts.Policies.NumericPrecision = o.numPrec
-	opts.Policies.NumericScale = o.numScale
-	opts.Policies.OutOfRange = typemap.RangePolicy(o.outOfRange)
-	opts.Policies.JSON = typemap.JSONPolicy(o.jsonPolicy)
-	if err := opts.Policies.Validate(); err != nil {
-		return opts, exitcode.UsageError(err)
-	}
 	var err error
+	if opts.Policies, err = o.policy.policies(); err != nil {
+		return opts, err
+	}
 	if opts.Partition, err = keyValues("partition", o.partitions.Value()); err != nil {
 		return opts, err
 	}

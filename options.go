@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/sluice-cdc/sluice/internal/exitcode"
+	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
 // globalOptions holds what every command shares: where output goes and the
@@ -86,4 +87,37 @@ func kafkaFlag(dst *cli.StringSlice) cli.Flag {
 		Value: cli.NewStringSlice("127.0.0.1:9092"),
 		Usage: "Kafka bootstrap brokers, host:port, comma separated",
 	}
+}
+
+// policyOptions are the type-contract policies. ddl, snapshot and replicate
+// must be given the same values, so every command declares them here.
+type policyOptions struct {
+	numeric           string
+	numPrec, numScale int
+	outOfRange        string
+	jsonPolicy        string
+}
+
+func (o *policyOptions) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "numeric", Value: "decimal", EnvVars: []string{"SLUICE_NUMERIC"}, Usage: "unconstrained numeric: decimal or string", Destination: &o.numeric},
+		&cli.IntFlag{Name: "numeric-precision", Value: 38, EnvVars: []string{"SLUICE_NUMERIC_PRECISION"}, Usage: "Decimal precision of unconstrained numeric", Destination: &o.numPrec},
+		&cli.IntFlag{Name: "numeric-scale", Value: 10, EnvVars: []string{"SLUICE_NUMERIC_SCALE"}, Usage: "Decimal scale of unconstrained numeric", Destination: &o.numScale},
+		&cli.StringFlag{Name: "out-of-range", Value: "error", EnvVars: []string{"SLUICE_OUT_OF_RANGE"}, Usage: "dates/timestamps outside ClickHouse's range: error, clamp or null", Destination: &o.outOfRange},
+		&cli.StringFlag{Name: "json", Value: "string", EnvVars: []string{"SLUICE_JSON"}, Usage: "json/jsonb as string, or json (the JSON type where the server has it)", Destination: &o.jsonPolicy},
+	}
+}
+
+// policies returns the validated policies; a bad value is a usage error.
+func (o *policyOptions) policies() (typemap.Policies, error) {
+	pol := typemap.DefaultPolicies()
+	pol.Numeric = typemap.NumericPolicy(o.numeric)
+	pol.NumericPrecision = o.numPrec
+	pol.NumericScale = o.numScale
+	pol.OutOfRange = typemap.RangePolicy(o.outOfRange)
+	pol.JSON = typemap.JSONPolicy(o.jsonPolicy)
+	if err := pol.Validate(); err != nil {
+		return pol, exitcode.UsageError(err)
+	}
+	return pol, nil
 }
