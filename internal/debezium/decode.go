@@ -223,8 +223,8 @@ func (d *Decoder) unwrap(b []byte, c *schemaCache, last *lastSchema, isKey bool)
 	}
 	// The fast path: the same schema bytes as the last message on this topic.
 	if last.entry != nil && len(b) > len(last.prefix) && bytes.Equal(b[:len(last.prefix)], last.prefix) {
-		if p, ok := payloadAfterSchema(b, len(last.prefix)); ok {
-			return last.entry, p, nil, nil
+		if p, ms, ok := d.payloadAfterSchema(b, len(last.prefix)); ok {
+			return last.entry, p, ms, nil
 		}
 	}
 	if ms, err = d.members(b); err != nil {
@@ -266,37 +266,48 @@ func wrapperParts(ms []member) (schema, payload []byte) {
 }
 
 // payloadAfterSchema parses `,"payload":<value>}` at b[i], the rest of a
-// wrapper whose schema has been matched by prefix. ok is false when the
-// rest is anything else (the slow path then reports or handles it).
-func payloadAfterSchema(b []byte, i int) (payload []byte, ok bool) {
+// wrapper whose schema has been matched by prefix. An object payload is
+// parsed into members right away, so that it is scanned only once. ok is
+// false when the rest is anything else (the slow path then reports or
+// handles it).
+func (d *Decoder) payloadAfterSchema(b []byte, i int) (payload []byte, ms []member, ok bool) {
 	const key = `"payload"`
 	i = skipSpace(b, i)
 	if i >= len(b) || b[i] != ',' {
-		return nil, false
+		return nil, nil, false
 	}
 	i = skipSpace(b, i+1)
 	if len(b)-i < len(key) || string(b[i:i+len(key)]) != key {
-		return nil, false
+		return nil, nil, false
 	}
 	i = skipSpace(b, i+len(key))
 	if i >= len(b) || b[i] != ':' {
-		return nil, false
+		return nil, nil, false
 	}
 	vs := skipSpace(b, i+1)
-	ve, err := skipValue(b, vs, 1)
+	var ve int
+	var err error
+	if vs < len(b) && b[vs] == '{' {
+		ms, ve, err = appendMembers(d.top[:0], b, vs)
+		if cap(ms) > cap(d.top) {
+			d.top = ms[:0]
+		}
+	} else {
+		ve, err = skipValue(b, vs, 1)
+	}
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	i = skipSpace(b, ve)
 	if i != len(b)-1 || b[i] != '}' {
-		return nil, false
+		return nil, nil, false
 	}
-	return b[vs:ve], true
+	return b[vs:ve], ms, true
 }
 
 // members parses obj into the decoder's reusable member list.
 func (d *Decoder) members(obj []byte) ([]member, error) {
-	ms, err := appendMembers(d.top[:0], obj)
+	ms, err := objectMembers(d.top[:0], obj)
 	if cap(ms) > cap(d.top) {
 		d.top = ms[:0]
 	}
@@ -309,7 +320,7 @@ func (d *Decoder) members(obj []byte) ([]member, error) {
 // subMembers is members for a nested object, in a second list, so that the
 // top-level members stay intact.
 func (d *Decoder) subMembers(obj []byte) ([]member, error) {
-	ms, err := appendMembers(d.sub[:0], obj)
+	ms, err := objectMembers(d.sub[:0], obj)
 	if cap(ms) > cap(d.sub) {
 		d.sub = ms[:0]
 	}

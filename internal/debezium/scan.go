@@ -268,51 +268,60 @@ type member struct {
 	val  []byte
 }
 
-// appendMembers parses obj, which must be exactly one JSON object (no
-// surrounding space), appending its members to dst. Values are validated.
-func appendMembers(dst []member, obj []byte) ([]member, error) {
-	if len(obj) == 0 || obj[0] != '{' {
-		return dst, errAt(0, "want an object")
+// appendMembers parses the object at b[i], appending its members to dst,
+// and returns the index just past it. Values are validated.
+func appendMembers(dst []member, b []byte, i int) ([]member, int, error) {
+	if i >= len(b) || b[i] != '{' {
+		return dst, i, errAt(i, "want an object")
 	}
-	i := skipSpace(obj, 1)
-	if i < len(obj) && obj[i] == '}' {
-		return dst, trailing(obj, i+1)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return dst, i + 1, nil
 	}
 	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return dst, errAt(i, "want an object key")
+		if i >= len(b) || b[i] != '"' {
+			return dst, i, errAt(i, "want an object key")
 		}
 		ks := i
-		ke, esc, err := skipString(obj, i)
+		ke, esc, err := skipString(b, i)
 		if err != nil {
-			return dst, err
+			return dst, i, err
 		}
-		i = skipSpace(obj, ke)
-		if i >= len(obj) || obj[i] != ':' {
-			return dst, errAt(i, "want ':' after object key")
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return dst, i, errAt(i, "want ':' after object key")
 		}
-		vs := skipSpace(obj, i+1)
-		ve, err := skipValue(obj, vs, 1)
+		vs := skipSpace(b, i+1)
+		ve, err := skipValue(b, vs, 1)
 		if err != nil {
-			return dst, err
+			return dst, ve, err
 		}
-		name := obj[ks+1 : ke-1]
+		name := b[ks+1 : ke-1]
 		if esc {
 			name = appendUnescaped(nil, name)
 		}
-		dst = append(dst, member{name: name, val: obj[vs:ve]})
-		if i = skipSpace(obj, ve); i >= len(obj) {
-			return dst, errAt(i, "unterminated object")
+		dst = append(dst, member{name: name, val: b[vs:ve]})
+		if i = skipSpace(b, ve); i >= len(b) {
+			return dst, i, errAt(i, "unterminated object")
 		}
-		switch obj[i] {
+		switch b[i] {
 		case ',':
-			i = skipSpace(obj, i+1)
+			i = skipSpace(b, i+1)
 		case '}':
-			return dst, trailing(obj, i+1)
+			return dst, i + 1, nil
 		default:
-			return dst, errAt(i, "want ',' or '}' in object")
+			return dst, i, errAt(i, "want ',' or '}' in object")
 		}
 	}
+}
+
+// objectMembers is appendMembers for obj that must be exactly one object.
+func objectMembers(dst []member, obj []byte) ([]member, error) {
+	ms, end, err := appendMembers(dst, obj, 0)
+	if err == nil {
+		err = trailing(obj, end)
+	}
+	return ms, err
 }
 
 func trailing(b []byte, i int) error {

@@ -140,7 +140,7 @@ func parseSchema(b []byte, depth int) (FieldSchema, error) {
 	if depth > maxDepth {
 		return s, badSchema("nesting too deep")
 	}
-	ms, err := appendMembers(nil, b)
+	ms, err := objectMembers(nil, b)
 	if err != nil {
 		return s, badSchema("not an object: " + err.Error())
 	}
@@ -212,7 +212,7 @@ func schemaParams(b []byte) (map[string]string, error) {
 	if string(b) == "null" {
 		return nil, nil
 	}
-	ms, err := appendMembers(nil, b)
+	ms, err := objectMembers(nil, b)
 	if err != nil {
 		return nil, badSchema(`"parameters" is not an object`)
 	}
