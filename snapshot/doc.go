@@ -1,0 +1,69 @@
+// Package snapshot copies PostgreSQL tables into their ClickHouse
+// ReplacingMergeTree tables from one consistent view of the source, so that
+// the rows it writes and the change events replicate writes later collapse
+// to the right final row under FINAL.
+//
+// # One view for every table and worker
+//
+// A coordinator connection opens a REPEATABLE READ transaction and exports
+// its snapshot (pg_export_snapshot); every worker opens its own REPEATABLE
+// READ transaction and imports it (SET TRANSACTION SNAPSHOT). All chunks of
+// all tables therefore see exactly the same committed transactions.
+//
+// # The snapshot version L
+//
+// Every snapshot row is written with _version = L, a WAL position (pg_lsn -
+// '0/0'), the same unit as the LSN replicate writes for a change event.
+// ReplacingMergeTree keeps the highest version, so the snapshot is correct
+// when (a) every change missing from the snapshot has LSN > L and (b) every
+// change in the snapshot with LSN > L is superseded by or equal to the
+// snapshot row.
+//
+// Reading L = pg_current_wal_lsn() just before exporting is not enough: a
+// transaction that started before L and commits after the export wrote
+// changes with LSN < L that the snapshot does not see; they would lose to
+// the snapshot row (a lost update). So the coordinator:
+//
+//  1. reads L = pg_current_wal_lsn() and X = pg_snapshot_xmax(pg_current_snapshot());
+//  2. waits, bounded by Options.WaitTimeout, until
+//     pg_snapshot_xmin(pg_current_snapshot()) >= X, i.e. every transaction
+//     that held an xid at L has ended, logging the pids that block it;
+//  3. then BEGIN ISOLATION LEVEL REPEATABLE READ and pg_export_snapshot().
+//
+// A transaction that commits after the export did not hold an xid at L (it
+// would have ended in step 2), so all of its changes are written after L:
+// LSN > L, (a) holds. A change in the snapshot with LSN > L belongs to a
+// transaction that committed before the export; its event carries the row
+// as of that change, and any later change to the row before the export has
+// a still higher LSN, so the highest event equals the snapshot row: (b)
+// holds. Transactions without an xid at L (read-only so far) write nothing
+// before L, which is why xids are the right thing to wait for. A prepared
+// (two-phase) transaction blocks the wait until it is resolved; the timeout
+// turns that into an error naming it instead of a hang.
+//
+// # Chunks
+//
+// A table with a single integer primary key is split into key ranges of
+// about Options.ChunkRows rows from min/max read in the snapshot; any other
+// table into ctid (page) ranges, which PostgreSQL 14+ scans with a TID
+// range scan. The first and last chunk are open-ended, so a chunk plan can
+// never miss a row. Rows are read with pgx's binary protocol and appended to
+// the same typemap builders replicate uses, then inserted in blocks of
+// Options.BatchRows rows.
+//
+// # Clean reloads and interrupted runs
+//
+// Options.Truncate empties the ClickHouse table before L is chosen: an
+// event replicate wrote before the TRUNCATE is older than the snapshot and
+// in it, one written after survives. Readers see an empty, then growing,
+// table until the run ends. (A swap through a shadow table was not chosen:
+// events replicate writes into the live table during the load would be
+// lost at the swap unless replicate is paused.)
+//
+// A run is not resumed: rerunning snapshots every chunk again at a new,
+// higher L. Rows an interrupted run wrote are duplicates of the same keys
+// with a lower version, so FINAL shows the newer ones. A row deleted in
+// PostgreSQL between the two runs stays from the first run until
+// replicate's delete event (LSN > the first L) removes it, or --truncate
+// is used.
+package snapshot
