@@ -28,7 +28,10 @@ func testLog(t *testing.T) *slog.Logger {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func uniqueName(prefix string) string { return fmt.Sprintf("%s_%08x", prefix, rand.Uint32()) }
 

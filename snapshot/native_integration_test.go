@@ -120,6 +120,7 @@ func TestChunksCoverEveryRowOnce(t *testing.T) {
 		}
 		t.Logf("%s: %d rows in %d chunks", tr.Table, tr.Rows, tr.Chunks)
 	}
+	checkBalance(t, pg, schema, 1500)
 	for table, key := range map[string]string{"keyed": "id", "unkeyed": "code"} {
 		// Without FINAL: no row was written twice.
 		got := chOne(t, ch, fmt.Sprintf("SELECT concat(toString(count()), '/', toString(uniqExact(%s))) FROM %s", key, table))
@@ -216,5 +217,43 @@ func TestRerunAfterInterrupt(t *testing.T) {
 	compareTable(t, pg, ch, readTables(t, pg, schema)[0], o.DDL.Policies)
 	if got := chOne(t, ch, "SELECT toString(uniqExact(_version)) FROM keyed FINAL"); got != "1" {
 		t.Errorf("FINAL holds %s versions, want only the rerun's", got)
+	}
+}
+
+// checkBalance plans both tables again and counts each chunk's rows: no
+// chunk may hold more than twice the target, despite the key outlier.
+func checkBalance(t *testing.T, pg *pgx.Conn, schema string, target int) {
+	ctx := context.Background()
+	tx, err := pg.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, tb := range readTables(t, pg, schema) {
+		job := &tableJob{Table: tb}
+		est, err := estimateRows(ctx, tx, tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks, err := planChunks(ctx, tx, job, est, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int64
+		for _, c := range chunks {
+			var n int64
+			q := "SELECT count(*) FROM " + pgTable(tb)
+			if c.Cond != "" {
+				q += " WHERE " + c.Cond
+			}
+			if err := tx.QueryRow(ctx, q).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", c, err)
+			}
+			sizes = append(sizes, n)
+			if n > int64(2*target) {
+				t.Errorf("%s: %d rows, target %d", c, n, target)
+			}
+		}
+		t.Logf("%s chunk sizes: %v", tb.Name, sizes)
 	}
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -146,23 +147,44 @@ func chunksFromBounds(job *tableJob, cuts []cut) []Chunk {
 	return chunks
 }
 
-// keyBounds cuts [min, max] of an integer key into n equal-width ranges.
+// keyBounds cuts an integer key into n ranges: at quantiles of the
+// planner's histogram when the table was analyzed (even chunks whatever the
+// key gaps), else into equal widths of [min, max].
 func keyBounds(ctx context.Context, tx pgx.Tx, t ddl.Table, key string, n int64) ([]cut, error) {
 	if n <= 1 {
 		return nil, nil
 	}
-	var lo, hi *int64
-	q := fmt.Sprintf("SELECT min(%[1]s)::int8, max(%[1]s)::int8 FROM %[2]s", pgIdent(key), pgTable(t))
-	if err := tx.QueryRow(ctx, q).Scan(&lo, &hi); err != nil {
-		return nil, fmt.Errorf("snapshot: table %s: key range: %w", t.Name, err)
+	var hist []int64
+	err := tx.QueryRow(ctx, `SELECT histogram_bounds::text::int8[] FROM pg_stats
+		WHERE schemaname = $1 AND tablename = $2 AND attname = $3`, t.Schema, t.Name, key).Scan(&hist)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("snapshot: table %s: key histogram: %w", t.Name, err)
 	}
-	if lo == nil || *hi-*lo < n {
-		return nil, nil
+	var points []int64
+	if int64(len(hist)) > n {
+		for i := int64(1); i < n; i++ {
+			points = append(points, hist[i*int64(len(hist)-1)/n])
+		}
+	} else {
+		var lo, hi *int64
+		q := fmt.Sprintf("SELECT min(%[1]s)::int8, max(%[1]s)::int8 FROM %[2]s", pgIdent(key), pgTable(t))
+		if err := tx.QueryRow(ctx, q).Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("snapshot: table %s: key range: %w", t.Name, err)
+		}
+		if lo == nil || *hi-*lo < n {
+			return nil, nil
+		}
+		width := (*hi - *lo + 1) / n
+		for i := int64(1); i < n; i++ {
+			points = append(points, *lo+i*width)
+		}
 	}
-	width := (*hi - *lo + 1) / n
-	cuts := make([]cut, 0, n-1)
-	for i := int64(1); i < n; i++ {
-		cuts = append(cuts, cut{pgIdent(key), fmt.Sprint(*lo + i*width)})
+	cuts := make([]cut, 0, len(points))
+	for i, p := range points {
+		if i > 0 && p <= points[i-1] {
+			continue // duplicate quantiles: merge the empty range
+		}
+		cuts = append(cuts, cut{pgIdent(key), fmt.Sprint(p)})
 	}
 	return cuts, nil
 }
@@ -180,10 +202,9 @@ func pageBounds(ctx context.Context, tx pgx.Tx, t ddl.Table, n int64) ([]cut, er
 	if pages < n {
 		return nil, nil
 	}
-	width := pages / n
 	cuts := make([]cut, 0, n-1)
 	for i := int64(1); i < n; i++ {
-		cuts = append(cuts, cut{"ctid", fmt.Sprintf("'(%d,0)'::tid", i*width)})
+		cuts = append(cuts, cut{"ctid", fmt.Sprintf("'(%d,0)'::tid", i*pages/n)})
 	}
 	return cuts, nil
 }
