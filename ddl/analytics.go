@@ -108,14 +108,15 @@ var analytics = []analytic{
 		},
 		// Orders are aggregated before the join: the same result as
 		// PostgreSQL's join-then-group (customer_id is unique in
-		// customers_current), and a join form 18.16 accepts.
+		// customers_current), and a join form 18.16 accepts. Newer
+		// servers require the aliases of joined subqueries.
 		sql: func(e analyticsEnv) string {
 			return "SELECT `customer_id`, `email`, total_orders, lifetime_value, first_order, last_order\n" +
-				"FROM (SELECT `customer_id`, `email` FROM " + e.from("customers") + ")\n" +
+				"FROM (SELECT `customer_id`, `email` FROM " + e.from("customers") + ") AS c\n" +
 				"ALL INNER JOIN\n(\n    SELECT `customer_id`, count() AS total_orders, sum(`final_amount`) AS lifetime_value,\n" +
 				"        " + e.timeOf("orders", "order_date", "min(`order_date`)") + " AS first_order,\n" +
 				"        " + e.timeOf("orders", "order_date", "max(`order_date`)") + " AS last_order\n" +
-				"    FROM " + e.from("orders") + "\n    GROUP BY `customer_id`\n) USING (`customer_id`)"
+				"    FROM " + e.from("orders") + "\n    GROUP BY `customer_id`\n) AS o USING (`customer_id`)"
 		},
 	},
 	{
