@@ -58,6 +58,7 @@ func newApp(g *globalOptions) *cli.App {
 		Commands: []*cli.Command{
 			newVersionCommand(g),
 			newDDLCommand(g),
+			newReplicateCommand(g),
 			newSnapshotCommand(g),
 		},
 		// Errors go back to run; urfave/cli must not exit on its own.

@@ -146,3 +146,20 @@ func FormatValue(v any) string {
 	}
 	return fmt.Sprint(rv.Interface())
 }
+
+type dedupTokenKey struct{}
+
+// WithInsertDedupToken asks the next Insert made with ctx to send the
+// insert_deduplication_token setting, so that a retried block is not
+// written twice. Callers set it only when Profile().InsertDedupToken; on
+// non-replicated tables the server deduplicates only with the table
+// setting non_replicated_deduplication_window > 0.
+func WithInsertDedupToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, dedupTokenKey{}, token)
+}
+
+// InsertDedupToken returns the token set by WithInsertDedupToken, or "".
+func InsertDedupToken(ctx context.Context) string {
+	s, _ := ctx.Value(dedupTokenKey{}).(string)
+	return s
+}

@@ -132,6 +132,10 @@ func (c *Conn) Insert(ctx context.Context, table string, columns []string, data 
 	if err != nil {
 		return err
 	}
+	if token := chconn.InsertDedupToken(ctx); token != "" {
+		// INSERT INTO t (cols) SETTINGS ... VALUES ...
+		q = strings.Replace(q, ") VALUES", ") SETTINGS insert_deduplication_token = "+chconn.QuoteString(token)+" VALUES", 1)
+	}
 	if err := c.Exec(ctx, q); err != nil {
 		return fmt.Errorf("chconn/chdb: insert into %s: %w", table, err)
 	}

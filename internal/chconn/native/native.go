@@ -104,6 +104,9 @@ func (c *Conn) Insert(ctx context.Context, table string, columns []string, data 
 		q += chconn.QuoteIdent(col)
 	}
 	q += ")"
+	if token := chconn.InsertDedupToken(ctx); token != "" {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": token}))
+	}
 	batch, err := c.conn.PrepareBatch(ctx, q)
 	if err != nil {
 		return fmt.Errorf("chconn: insert into %s: prepare: %w", table, err)

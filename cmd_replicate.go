@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/push"
+	"github.com/segmentio/kafka-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/sluice-cdc/sluice/ddl"
+	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/chconn/native"
+	"github.com/sluice-cdc/sluice/internal/exitcode"
+	"github.com/sluice-cdc/sluice/internal/kafkasrc"
+	"github.com/sluice-cdc/sluice/replicate"
+)
+
+// replicateOptions are the flags of sluice replicate.
+type replicateOptions struct {
+	brokers         cli.StringSlice
+	group           string
+	topics          cli.StringSlice
+	topicPattern    string
+	chURL, pgDSN    string
+	tableMap        cli.StringSlice
+	partitions      cli.StringSlice
+	maxMessages     int64
+	maxDuration     time.Duration
+	batchMessages   int
+	batchBytes      int
+	maxDeadLetters  int
+	deadLetterTopic string
+	output          string
+	follow          bool
+	metricsPushURL  string
+	retryTimeout    time.Duration
+	policy          policyOptions
+}
+
+func (o *replicateOptions) flags() []cli.Flag {
+	env := func(n string) []string { return []string{"SLUICE_" + n} }
+	flags := []cli.Flag{
+		kafkaFlag(&o.brokers),
+		&cli.StringFlag{Name: "group", EnvVars: env("GROUP"), Usage: "Kafka consumer group id of this job (required)", Destination: &o.group},
+		&cli.StringSliceFlag{Name: "topics", EnvVars: env("TOPICS"), Usage: "topics to read, comma separated", Destination: &o.topics},
+		&cli.StringFlag{Name: "topic-pattern", EnvVars: env("TOPIC_PATTERN"), Usage: `regular expression selecting topics, e.g. '^cdc\.ecommerce\..*'`, Destination: &o.topicPattern},
+		clickhouseFlag(&o.chURL),
+		postgresFlag(&o.pgDSN),
+		&cli.StringSliceFlag{Name: "table-map", EnvVars: env("TABLE_MAP"), Usage: "TOPIC=TABLE overrides (default: the topic's last part)", Destination: &o.tableMap},
+		&cli.StringSliceFlag{Name: "partition", EnvVars: env("PARTITION"), Usage: "TABLE=COLUMN monthly partition column for created tables (as in sluice ddl)", Destination: &o.partitions},
+		&cli.Int64Flag{Name: "max-messages", EnvVars: env("MAX_MESSAGES"), Usage: "stop after about this many messages (0: no bound)", Destination: &o.maxMessages},
+		&cli.DurationFlag{Name: "max-duration", EnvVars: env("MAX_DURATION"), Usage: "stop reading after this long (0: no bound)", Destination: &o.maxDuration},
+		&cli.IntFlag{Name: "batch-messages", Value: replicate.DefaultBatchMessages, EnvVars: env("BATCH_MESSAGES"), Usage: "messages per batch (one block per table per batch)", Destination: &o.batchMessages},
+		&cli.IntFlag{Name: "batch-bytes", Value: replicate.DefaultBatchBytes, EnvVars: env("BATCH_BYTES"), Usage: "message bytes per batch (bounds memory)", Destination: &o.batchBytes},
+		&cli.IntFlag{Name: "max-dead-letters", Value: replicate.DefaultMaxDeadLetters, EnvVars: env("MAX_DEAD_LETTERS"), Usage: "stop when a run produced more dead letters than this (0: stop at the first; -1: no limit)", Destination: &o.maxDeadLetters},
+		&cli.StringFlag{Name: "dead-letter-topic", EnvVars: env("DEAD_LETTER_TOPIC"), Usage: "also send dead letters to this Kafka topic", Destination: &o.deadLetterTopic},
+		&cli.StringFlag{Name: "output", Value: "text", EnvVars: env("OUTPUT"), Usage: "run report on stdout: text or json", Destination: &o.output},
+		&cli.BoolFlag{Name: "follow", EnvVars: env("FOLLOW"), Usage: "keep replicating until SIGTERM", Destination: &o.follow},
+		&cli.StringFlag{Name: "metrics-push-url", EnvVars: env("METRICS_PUSH_URL"), Usage: "push the run's metrics to this Prometheus Pushgateway", Destination: &o.metricsPushURL},
+		&cli.DurationFlag{Name: "retry-timeout", Value: replicate.DefaultRetryTimeout, EnvVars: env("RETRY_TIMEOUT"), Usage: "give up retrying a ClickHouse write after this long", Destination: &o.retryTimeout},
+	}
+	return append(flags, o.policy.flags()...)
+}
+
+func newReplicateCommand(g *globalOptions) *cli.Command {
+	o := &replicateOptions{}
+	return &cli.Command{
+		Name:  "replicate",
+		Usage: "replicate Debezium change topics into ClickHouse (bounded run, or --follow)",
+		Description: "Exit codes: 0 drained or bound reached (also idle), 3 finished with dead letters, " +
+			"1 failed (nothing committed past the last durable write), 2 usage error, 4 a server unreachable, 130 interrupted.",
+		Flags: o.flags(),
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return exitcode.UsageError(fmt.Errorf("replicate takes no arguments, got %q", c.Args().First()))
+			}
+			return runReplicate(c.Context, g, o)
+		},
+	}
+}
+
+// config validates the flags and builds the library configuration (without
+// the connections).
+func (o *replicateOptions) config() (replicate.Config, error) {
+	var cfg replicate.Config
+	if o.group == "" {
+		return cfg, exitcode.UsageError(errors.New("--group (or SLUICE_GROUP) is required"))
+	}
+	if len(o.topics.Value()) == 0 && o.topicPattern == "" {
+		return cfg, exitcode.UsageError(errors.New("give --topics or --topic-pattern"))
+	}
+	if o.output != "text" && o.output != "json" {
+		return cfg, exitcode.UsageError(fmt.Errorf("--output %q: want text or json", o.output))
+	}
+	pol, err := o.policy.policies()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.DDL = ddl.DefaultOptions()
+	cfg.DDL.Policies = pol
+	if cfg.DDL.Partition, err = keyValues("partition", o.partitions.Value()); err != nil {
+		return cfg, err
+	}
+	if cfg.TableMap, err = keyValues("table-map", o.tableMap.Value()); err != nil {
+		return cfg, err
+	}
+	src := kafkasrc.Config{Brokers: splitList(o.brokers.Value()), GroupID: o.group, Topics: splitList(o.topics.Value())}
+	if o.topicPattern != "" {
+		if src.TopicPattern, err = regexp.Compile(o.topicPattern); err != nil {
+			return cfg, exitcode.UsageError(fmt.Errorf("--topic-pattern: %w", err))
+		}
+	}
+	cfg.Source = src
+	cfg.MaxMessages, cfg.MaxDuration = o.maxMessages, o.maxDuration
+	cfg.BatchMessages, cfg.BatchBytes = o.batchMessages, o.batchBytes
+	cfg.MaxDeadLetters, cfg.Follow, cfg.RetryTimeout = o.maxDeadLetters, o.follow, o.retryTimeout
+	cfg.RunID = newRunID()
+	return cfg, nil
+}
+
+// splitList accepts both repeated flags and comma-separated values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func newRunID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) error {
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = g.log.With("command", "replicate")
+	target, err := chconn.ParseURL(o.chURL)
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	conn, err := native.Open(ctx, o.chURL)
+	if err != nil {
+		return exitcode.UnavailableError(fmt.Errorf("replicate: %w", err))
+	}
+	defer conn.Close()
+	cfg.CH, cfg.DDL.Database = conn, target.Database
+	if o.pgDSN != "" {
+		pg, err := pgx.Connect(ctx, o.pgDSN)
+		if err != nil {
+			return exitcode.UnavailableError(fmt.Errorf("replicate: connect to PostgreSQL: %w", err))
+		}
+		defer pg.Close(context.WithoutCancel(ctx))
+		cfg.Catalog = replicateCatalog{pg}
+	}
+	if o.deadLetterTopic != "" {
+		w := &kafka.Writer{Addr: kafka.TCP(cfg.Source.Brokers...), Topic: o.deadLetterTopic, RequiredAcks: kafka.RequireAll,
+			AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond}
+		defer w.Close()
+		cfg.DeadLetters = replicateDeadLetterTopic{w}
+	}
+	rep, runErr := replicate.Run(ctx, cfg)
+	if err := printReplicateReport(g, o.output, rep); err != nil && runErr == nil {
+		runErr = err
+	}
+	if o.metricsPushURL != "" {
+		if err := pushReplicateMetrics(context.WithoutCancel(ctx), o.metricsPushURL, rep); err != nil {
+			g.log.Warn("pushing metrics failed", "url", o.metricsPushURL, "err", err)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if rep.DeadLetters > 0 {
+		return exitcode.With(exitcode.Findings, fmt.Errorf("replicate: finished with %d dead letters (see %s)", rep.DeadLetters, replicate.DeadLetterTable))
+	}
+	return nil
+}
+
+func printReplicateReport(g *globalOptions, output string, rep *replicate.Report) error {
+	if output == "json" {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteText(g.stdout)
+}
+
+// replicateCatalog reads source tables with ddl.ReadCatalog.
+type replicateCatalog struct{ pg *pgx.Conn }
+
+func (c replicateCatalog) Tables(ctx context.Context, schema string, names []string) ([]ddl.Table, error) {
+	return ddl.ReadCatalog(ctx, c.pg, schema, names)
+}
+
+// replicateDeadLetterTopic writes dead letters to a Kafka topic: the raw key and
+// value, with position and reason in headers.
+type replicateDeadLetterTopic struct{ w *kafka.Writer }
+
+func (k replicateDeadLetterTopic) Write(ctx context.Context, dls []replicate.DeadLetter) error {
+	msgs := make([]kafka.Message, len(dls))
+	for i, d := range dls {
+		msgs[i] = kafka.Message{Key: d.Key, Value: d.Value, Headers: []kafka.Header{
+			{Key: "sluice.run_id", Value: []byte(d.RunID)},
+			{Key: "sluice.topic", Value: []byte(d.Topic)},
+			{Key: "sluice.partition", Value: []byte(fmt.Sprint(d.Partition))},
+			{Key: "sluice.offset", Value: []byte(fmt.Sprint(d.Offset))},
+			{Key: "sluice.reason", Value: []byte(d.Reason)},
+			{Key: "sluice.error", Value: []byte(d.Error)},
+		}}
+	}
+	return k.w.WriteMessages(ctx, msgs...)
+}
+
+// pushMetrics sends the run's totals to a Prometheus Pushgateway (job
+// sluice_replicate, grouped by consumer group).
+func pushReplicateMetrics(ctx context.Context, url string, rep *replicate.Report) error {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, v float64) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "sluice_replicate_" + name, Help: help})
+		g.Set(v)
+		reg.MustRegister(g)
+	}
+	gauge("messages", "messages read and committed by the run", float64(rep.Messages))
+	gauge("bytes", "message bytes read by the run", float64(rep.Bytes))
+	gauge("rows_written", "rows written to ClickHouse", float64(rep.RowsWritten))
+	gauge("dead_letters", "dead letters produced", float64(rep.DeadLetters))
+	gauge("lag_left", "offsets left on the partitions this run held", float64(rep.LagLeft))
+	gauge("duration_seconds", "run duration", rep.Duration)
+	ok := 0.0
+	if rep.Status != replicate.StatusFailed {
+		ok = 1
+	}
+	gauge("success", "1 when the run did not fail", ok)
+	gauge("last_run_timestamp_seconds", "end of the run", float64(rep.Finished.Unix()))
+	rows := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_replicate_table_rows", Help: "rows written per table and operation"}, []string{"table", "op"})
+	for _, t := range rep.Tables {
+		rows.WithLabelValues(t.Table, "insert").Set(float64(t.Inserted))
+		rows.WithLabelValues(t.Table, "update").Set(float64(t.Updated))
+		rows.WithLabelValues(t.Table, "delete").Set(float64(t.Deleted))
+		rows.WithLabelValues(t.Table, "snapshot").Set(float64(t.Snapshot))
+	}
+	reg.MustRegister(rows)
+	return push.New(url, "sluice_replicate").Grouping("group", rep.Group).Gatherer(reg).PushContext(ctx)
+}

@@ -1,0 +1,197 @@
+package replicate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-cdc/sluice/ddl"
+	"github.com/sluice-cdc/sluice/internal/chconn"
+)
+
+// metaCol is a plain typed column for the CDC metadata (chconn.Column).
+type metaCol[T any] struct {
+	vals []T
+	lit  func(T) string
+}
+
+func (c *metaCol[T]) Len() int             { return len(c.vals) }
+func (c *metaCol[T]) Values() any          { return c.vals }
+func (c *metaCol[T]) Literal(i int) string { return c.lit(c.vals[i]) }
+func (c *metaCol[T]) reset()               { clear(c.vals); c.vals = c.vals[:0] }
+
+func strLit(s string) string    { return chconn.QuoteString(s) }
+func u64Lit(v uint64) string    { return strconv.FormatUint(v, 10) }
+func u8Lit(v uint8) string      { return strconv.FormatUint(uint64(v), 10) }
+func dt3Lit(t time.Time) string { return "'" + t.UTC().Format("2006-01-02 15:04:05.000") + "'" }
+func dtLit(t time.Time) string  { return "'" + t.UTC().Format("2006-01-02 15:04:05") + "'" }
+
+// block is the rows of one table waiting to be written: the table's
+// column builders plus the metadata columns, and what the rows cover.
+type block struct {
+	t         *table
+	op        metaCol[string]
+	tsTime    metaCol[time.Time] // cdc_timestamp on DateTime64 servers
+	tsMillis  metaCol[uint64]    // cdc_timestamp elsewhere (epoch ms)
+	db, src   metaCol[string]
+	eventTime metaCol[time.Time]
+	version   metaCol[uint64]
+	deleted   metaCol[uint8]
+
+	rows    int
+	bytes   int64
+	counts  opCounts
+	touched map[string]bool   // partition ids (YYYYMM) of the rows
+	offsets map[string][2]int64 // topic/partition → first, last offset
+	truncate bool             // TRUNCATE TABLE before the insert
+}
+
+// opCounts are rows per operation.
+type opCounts struct{ Inserted, Updated, Deleted, Snapshot int64 }
+
+func newBlock(t *table) *block {
+	return &block{
+		t:  t,
+		op: metaCol[string]{lit: strLit}, tsTime: metaCol[time.Time]{lit: dt3Lit}, tsMillis: metaCol[uint64]{lit: u64Lit},
+		db: metaCol[string]{lit: strLit}, src: metaCol[string]{lit: strLit},
+		eventTime: metaCol[time.Time]{lit: dtLit}, version: metaCol[uint64]{lit: u64Lit}, deleted: metaCol[uint8]{lit: u8Lit},
+		touched: map[string]bool{}, offsets: map[string][2]int64{},
+	}
+}
+
+func (b *block) reset() {
+	for i := range b.t.cols {
+		b.t.cols[i].b.Reset()
+	}
+	for _, c := range []interface{ reset() }{&b.op, &b.tsTime, &b.tsMillis, &b.db, &b.src, &b.eventTime, &b.version, &b.deleted} {
+		c.reset()
+	}
+	b.rows, b.bytes, b.counts, b.truncate = 0, 0, opCounts{}, false
+	clear(b.touched)
+	clear(b.offsets)
+}
+
+// columns lists the insert's column names and data, source columns first.
+func (b *block) columns() ([]string, []chconn.Column) {
+	names := make([]string, 0, len(b.t.cols)+7)
+	data := make([]chconn.Column, 0, len(b.t.cols)+7)
+	for _, c := range b.t.cols {
+		names = append(names, c.col.Name)
+		data = append(data, c.b)
+	}
+	var ts chconn.Column = &b.tsMillis
+	if b.t.profile.DateTime64 {
+		ts = &b.tsTime
+	}
+	names = append(names, ddl.ColOperation, ddl.ColTimestamp, ddl.ColSourceDB, ddl.ColSourceTable, ddl.ColEventTime, ddl.ColVersion, ddl.ColIsDeleted)
+	data = append(data, &b.op, ts, &b.db, &b.src, &b.eventTime, &b.version, &b.deleted)
+	return names, data
+}
+
+// appendRow adds one event's filled image. On a conversion error some
+// builders hold one value more than others: the caller rebuilds the block.
+func (b *block) appendRow(e *event, now time.Time) error {
+	for i := range b.t.cols {
+		c := &b.t.cols[i]
+		v := e.image[i]
+		var err error
+		switch {
+		case v.state == valAbsent && (c.col.Nullable || c.col.Array):
+			err = c.b.AppendNull()
+		case v.state == valAbsent:
+			err = c.b.AppendDebezium(zeroToken(*c), nil)
+		default:
+			err = c.b.AppendDebezium(v.raw, v.fs)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	op := opName(e.op, e.snapshot)
+	b.op.vals = append(b.op.vals, op)
+	b.tsTime.vals = append(b.tsTime.vals, time.UnixMilli(e.tsMs).UTC())
+	b.tsMillis.vals = append(b.tsMillis.vals, uint64(max(e.tsMs, 0)))
+	b.db.vals = append(b.db.vals, e.db)
+	b.src.vals = append(b.src.vals, e.src)
+	b.eventTime.vals = append(b.eventTime.vals, now)
+	b.version.vals = append(b.version.vals, e.version)
+	var del uint8
+	if e.isDelete() {
+		del = 1
+	}
+	b.deleted.vals = append(b.deleted.vals, del)
+	b.rows++
+	b.bytes += int64(len(e.msg.Value))
+	b.count(op)
+	b.notePosition(e)
+	if b.t.part >= 0 {
+		if p := partitionID(b.t.cols[b.t.part].b.Values(), b.rows-1); p != "" {
+			b.touched[p] = true
+		}
+	}
+	return nil
+}
+
+func (b *block) count(op string) {
+	switch op {
+	case "INSERT":
+		b.counts.Inserted++
+	case "UPDATE":
+		b.counts.Updated++
+	case "DELETE":
+		b.counts.Deleted++
+	case "SNAPSHOT":
+		b.counts.Snapshot++
+	}
+}
+
+func (b *block) notePosition(e *event) {
+	k := e.msg.Topic + "/" + strconv.Itoa(e.msg.Partition)
+	r, ok := b.offsets[k]
+	if !ok {
+		r = [2]int64{e.msg.Offset, e.msg.Offset}
+	}
+	r[0], r[1] = min(r[0], e.msg.Offset), max(r[1], e.msg.Offset)
+	b.offsets[k] = r
+}
+
+// dedupToken identifies the block by table and the Kafka ranges it holds:
+// a retry (or a later run re-reading the same offsets into the same block)
+// carries the same token.
+func (b *block) dedupToken() string {
+	parts := make([]string, 0, len(b.offsets))
+	for k, r := range b.offsets {
+		parts = append(parts, fmt.Sprintf("%s:%d-%d", k, r[0], r[1]))
+	}
+	sort.Strings(parts)
+	h := sha256.Sum256([]byte(b.t.name + "|" + strings.Join(parts, ",") + "|" + strconv.Itoa(b.rows)))
+	return "sluice-" + hex.EncodeToString(h[:16])
+}
+
+// partitionID is toYYYYMM of row i of the partition column's values.
+func partitionID(values any, i int) string {
+	var t time.Time
+	switch v := values.(type) {
+	case []time.Time:
+		t = v[i]
+	case []*time.Time:
+		if v[i] == nil {
+			return ""
+		}
+		t = *v[i]
+	case []int64: // epoch µs
+		t = time.UnixMicro(v[i])
+	case []*int64:
+		if v[i] == nil {
+			return ""
+		}
+		t = time.UnixMicro(*v[i])
+	default:
+		return ""
+	}
+	return t.UTC().Format("200601")
+}

@@ -1,0 +1,149 @@
+package replicate
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-cdc/sluice/internal/debezium"
+	"github.com/sluice-cdc/sluice/internal/kafkasrc"
+	"github.com/sluice-cdc/sluice/internal/typemap"
+)
+
+// valState says where a column's value of an event comes from.
+type valState uint8
+
+const (
+	valAbsent      valState = iota // not in the message (key-only delete, column added later)
+	valPresent                     // raw JSON from the message (or read back from ClickHouse)
+	valUnavailable                 // the unchanged-TOAST placeholder
+)
+
+// val is one column of an event: a JSON token and the field schema to read
+// it with (nil for values read back from ClickHouse and schemaless topics).
+type val struct {
+	raw   []byte
+	fs    *typemap.FieldSchema
+	state valState
+}
+
+// event is one decoded change routed to its table. Values are views into
+// the Kafka message, which lives as long as the batch.
+type event struct {
+	msg      *kafkasrc.Message
+	t        *table
+	op       debezium.Op
+	snapshot bool
+	key      string // canonical key: the key columns' SQL literals
+	keyCols  []int
+	vals     []val // one per t.cols
+	image    []val // vals after the fill; nil when the event writes no row
+	version  uint64
+	tsMs     int64
+	db, src  string
+	dead     bool
+}
+
+func (e *event) isDelete() bool { return e.op == debezium.OpDelete }
+
+// needsFill reports whether some column must come from the row's latest
+// state: every non-key column of a delete (under REPLICA IDENTITY DEFAULT
+// they are nulls or fallbacks, and the partition column must match the
+// deleted row), a TOAST placeholder, a NOT NULL column the message lacks.
+func (e *event) needsFill() bool {
+	if e.isDelete() {
+		return true
+	}
+	for i, v := range e.vals {
+		if v.state == valUnavailable || (v.state == valAbsent && !e.t.cols[i].col.Nullable && !e.t.cols[i].col.Array) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *event) isKey(i int) bool {
+	for _, k := range e.keyCols {
+		if k == i {
+			return true
+		}
+	}
+	return false
+}
+
+// placeholders are the JSON forms of the unchanged-TOAST placeholder, as
+// typemap recognises them (string, base64, one-element arrays, int[] and
+// uuid[] forms).
+type placeholders [][]byte
+
+func newPlaceholders(ph string) placeholders {
+	if ph == "" {
+		ph = typemap.DefaultPolicies().Placeholder
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(ph))
+	ints := make([]string, len(ph))
+	for i := 0; i < len(ph); i++ {
+		ints[i] = strconv.Itoa(int(ph[i]))
+	}
+	h := md5.Sum([]byte(ph))
+	h[6] = h[6]&0x0f | 0x30
+	h[8] = h[8]&0x3f | 0x80
+	u := fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	return placeholders{
+		[]byte(strconv.Quote(ph)), []byte(`"` + b64 + `"`),
+		[]byte(`[` + strconv.Quote(ph) + `]`), []byte(`["` + b64 + `"]`),
+		[]byte(`[` + strings.Join(ints, ",") + `]`), []byte(`["` + u + `"]`),
+	}
+}
+
+func (p placeholders) match(raw []byte) bool {
+	if len(raw) < 2 || (raw[0] != '"' && raw[0] != '[') {
+		return false
+	}
+	for _, f := range p {
+		if string(raw) == string(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// schemaCache converts debezium field schemas to typemap's, once each.
+type schemaCache map[*debezium.FieldSchema]*typemap.FieldSchema
+
+func (c schemaCache) get(fs *debezium.FieldSchema) *typemap.FieldSchema {
+	if fs == nil {
+		return nil
+	}
+	if out, ok := c[fs]; ok {
+		return out
+	}
+	if len(c) > 1<<16 { // the decoder's own cache was emptied many times over
+		clear(c)
+	}
+	out := convertSchema(fs)
+	c[fs] = out
+	return out
+}
+
+func convertSchema(fs *debezium.FieldSchema) *typemap.FieldSchema {
+	if fs == nil {
+		return nil
+	}
+	return &typemap.FieldSchema{Type: fs.Type, Name: fs.SemanticName, Parameters: fs.Params, Items: convertSchema(fs.Items)}
+}
+
+// opName is the cdc_operation value of an event.
+func opName(op debezium.Op, snapshot bool) string {
+	switch {
+	case op == debezium.OpDelete:
+		return "DELETE"
+	case op == debezium.OpRead || snapshot && op != debezium.OpUpdate:
+		return "SNAPSHOT"
+	case op == debezium.OpUpdate:
+		return "UPDATE"
+	}
+	return "INSERT"
+}

@@ -1,0 +1,419 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/debezium"
+	"github.com/sluice-cdc/sluice/internal/kafkasrc"
+	"github.com/sluice-cdc/sluice/internal/typemap"
+)
+
+// batchResult is what one batch wrote.
+type batchResult struct {
+	written     []written
+	deadLetters []DeadLetter
+	ignored     IgnoredReport
+}
+
+type written struct {
+	table    string
+	rows     int
+	bytes    int64
+	counts   opCounts
+	touched  map[string]bool
+	truncate bool
+}
+
+// process runs decode/route, fill, build and write for one batch. Nothing
+// is committed here.
+func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) (*batchResult, error) {
+	var (
+		res    *batchResult
+		order  []*table
+		byT    map[*table][]*event
+		err    error
+		rounds int
+	)
+	for {
+		res, order, byT, err = r.decode(ctx, b)
+		if !errors.Is(err, errRestart) {
+			break
+		}
+		if rounds++; rounds > 100 {
+			return nil, fmt.Errorf("replicate: tables keep changing while decoding a batch")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := r.cfg.Now().UTC().Truncate(time.Second)
+	for _, t := range order {
+		if err := r.fill(ctx, t, byT[t], res); err != nil {
+			return nil, err
+		}
+		r.build(t, byT[t], res, now)
+	}
+	if err := r.write(ctx, order, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// decode turns the batch's messages into events grouped per table, dead
+// letters and ignored-record counts.
+func (r *runner) decode(ctx context.Context, b *kafkasrc.Batch) (*batchResult, []*table, map[*table][]*event, error) {
+	res := &batchResult{}
+	var order []*table
+	byT := map[*table][]*event{}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		e, dl, err := r.decodeOne(ctx, m, res)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if dl != nil {
+			res.deadLetters = append(res.deadLetters, *dl)
+			continue
+		}
+		if e == nil {
+			continue
+		}
+		if _, ok := byT[e.t]; !ok {
+			order = append(order, e.t)
+		}
+		byT[e.t] = append(byT[e.t], e)
+	}
+	return res, order, byT, nil
+}
+
+func (r *runner) deadLetter(m *kafkasrc.Message, reason string, err error) *DeadLetter {
+	return &DeadLetter{RunID: r.cfg.RunID, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
+		Key: m.Key, Value: m.Value, Reason: reason, Error: err.Error(), ReceivedAt: r.cfg.Now()}
+}
+
+// decodeOne decodes and routes one message. A nil event and nil dead
+// letter means the record carries no row change (counted in res).
+func (r *runner) decodeOne(ctx context.Context, m *kafkasrc.Message, res *batchResult) (*event, *DeadLetter, error) {
+	in := debezium.Input{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset, Key: m.Key, Value: m.Value}
+	if len(m.Headers) > 0 {
+		in.Headers = make([]debezium.Header, len(m.Headers))
+		for i, h := range m.Headers {
+			in.Headers[i] = debezium.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	rec := &r.rec
+	if err := r.dec.DecodeInput(&in, rec); err != nil {
+		reason := debezium.ReasonOf(err)
+		if reason == "" {
+			reason = debezium.ReasonBadShape
+		}
+		return nil, r.deadLetter(m, reason, err), nil
+	}
+	switch rec.Kind {
+	case debezium.Tombstone:
+		res.ignored.Tombstones++
+		return nil, nil, nil
+	case debezium.Heartbeat:
+		res.ignored.Heartbeats++
+		return nil, nil, nil
+	case debezium.TxMetadata:
+		res.ignored.TxMetadata++
+		return nil, nil, nil
+	case debezium.Message:
+		res.ignored.LogMessages++
+		return nil, nil, nil
+	}
+	name := r.tableName(m.Topic)
+	t, err := r.tableFor(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t == nil {
+		return nil, r.deadLetter(m, ReasonUnknownTable, fmt.Errorf("topic %s partition %d offset %d: ClickHouse table %s does not exist (and no source table to create it from)",
+			m.Topic, m.Partition, m.Offset, name)), nil
+	}
+	if err := r.checkSchema(ctx, t, m.Topic, rec); err != nil {
+		return nil, nil, err
+	}
+	e := &event{msg: m, t: t, op: rec.Op, snapshot: rec.Snapshot, tsMs: rec.TsMs, db: rec.DB, src: rec.Table}
+	if e.tsMs == 0 {
+		e.tsMs = m.Time.UnixMilli()
+	}
+	if e.db == "" {
+		e.db = topicPrefix(m.Topic)
+	}
+	e.version = r.version(m, rec)
+	if rec.Op == debezium.OpTruncate {
+		return e, nil, nil
+	}
+	if err := r.fillValues(e, rec); err != nil {
+		reason := ReasonConvert
+		if len(rec.Key) == 0 {
+			reason = ReasonMissingKey
+		}
+		return nil, r.deadLetter(m, reason, fmt.Errorf("topic %s partition %d offset %d table %s: %w", m.Topic, m.Partition, m.Offset, t.name, err)), nil
+	}
+	return e, nil, nil
+}
+
+// version is the event's _version: the source LSN, else (logged once per
+// topic) the Kafka offset + 1, which orders one key's changes only within
+// its partition and never against LSN-versioned rows.
+func (r *runner) version(m *kafkasrc.Message, rec *debezium.Record) uint64 {
+	if rec.HasLSN {
+		return rec.LSN
+	}
+	if !r.lsnWarned[m.Topic] {
+		r.lsnWarned[m.Topic] = true
+		r.log.Warn("messages without a source LSN: _version falls back to the Kafka offset + 1 (orders a key's changes within its partition only; do not mix with LSN-versioned rows; add 'lsn' to the unwrap add.fields)",
+			"topic", m.Topic)
+	}
+	return uint64(m.Offset) + 1
+}
+
+// fillValues maps the record's row and key onto the table's columns.
+func (r *runner) fillValues(e *event, rec *debezium.Record) error {
+	t := e.t
+	e.vals = make([]val, len(t.cols))
+	for _, v := range rec.Row {
+		i, ok := t.byName[v.Name]
+		if !ok {
+			continue // checkSchema made sure the table has every column
+		}
+		st := valPresent
+		if r.ph.match(v.Raw) {
+			st = valUnavailable
+		}
+		e.vals[i] = val{raw: v.Raw, fs: r.schemas.get(v.Schema), state: st}
+	}
+	if len(rec.Key) == 0 {
+		return fmt.Errorf("the message has no key: sluice needs the primary key to fill deletes and TOAST values")
+	}
+	lits := make([]byte, 0, 32)
+	for j, k := range rec.Key {
+		i, ok := t.byName[k.Name]
+		if !ok {
+			return fmt.Errorf("key column %q is not in the table", k.Name)
+		}
+		fs := r.schemas.get(k.Schema)
+		lit, err := keyLiteral(&t.cols[i], k.Raw, fs)
+		if err != nil {
+			return err
+		}
+		if j > 0 {
+			lits = append(lits, 0)
+		}
+		lits = append(lits, lit...)
+		e.keyCols = append(e.keyCols, i)
+		if e.vals[i].state != valPresent || string(e.vals[i].raw) == "null" {
+			e.vals[i] = val{raw: k.Raw, fs: fs, state: valPresent}
+		}
+	}
+	e.key = string(lits)
+	return nil
+}
+
+// fill completes every event's image from the row's latest state: an
+// earlier event of the batch, else the stored row in ClickHouse (one FINAL
+// lookup per table per batch for the keys that need it).
+func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult) error {
+	need := map[string]*event{}
+	first := map[string]bool{}
+	truncAt := -1
+	for i, e := range evs {
+		if e.op == debezium.OpTruncate {
+			truncAt = i
+		}
+	}
+	for _, e := range evs[truncAt+1:] {
+		if e.op == debezium.OpTruncate || first[e.key] {
+			continue
+		}
+		first[e.key] = true
+		if e.needsFill() && truncAt < 0 {
+			need[e.key] = e
+		}
+	}
+	stored := map[string]*storedRow{}
+	if len(need) > 0 {
+		err := withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+t.name, func(ctx context.Context) error {
+			var err error
+			stored, err = lookup(ctx, r.conn(), t, need)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	tr := r.rep.table(t.name)
+	latest := map[string]*storedRow{}
+	for i, e := range evs {
+		if i < truncAt {
+			continue // superseded by the truncate
+		}
+		if e.op == debezium.OpTruncate {
+			t.block.truncate = true
+			continue
+		}
+		prev, fromCH := latest[e.key], false
+		if prev == nil {
+			prev, fromCH = stored[e.key], true
+		}
+		if dl := r.resolve(e, prev, tr); dl != nil {
+			e.dead = true
+			res.deadLetters = append(res.deadLetters, *dl)
+			continue
+		}
+		if e.image != nil {
+			latest[e.key] = &storedRow{vals: e.image, deleted: e.isDelete()}
+			if e.needsFill() && prev != nil {
+				if fromCH {
+					tr.FilledFromClickHouse++
+				} else {
+					tr.FilledInBatch++
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// resolve sets e.image from e's values and the previous state.
+func (r *runner) resolve(e *event, prev *storedRow, tr *TableReport) *DeadLetter {
+	t := e.t
+	if e.isDelete() {
+		switch {
+		case prev != nil:
+			e.image = append([]val(nil), prev.vals...)
+			for _, k := range e.keyCols {
+				e.image[k] = e.vals[k]
+			}
+		case complete(e):
+			e.image = e.vals // REPLICA IDENTITY FULL: the before image is the row
+		default:
+			tr.DeletesWithoutRow++ // nothing stored to delete
+		}
+		return nil
+	}
+	e.image = e.vals
+	if !e.needsFill() {
+		return nil
+	}
+	e.image = append([]val(nil), e.vals...)
+	alive := prev != nil && !prev.deleted
+	for i, v := range e.image {
+		needs := v.state == valUnavailable || v.state == valAbsent && !t.cols[i].col.Nullable && !t.cols[i].col.Array
+		if !needs {
+			continue
+		}
+		if alive {
+			e.image[i] = prev.vals[i]
+			continue
+		}
+		if v.state == valUnavailable {
+			e.image = nil
+			return r.deadLetter(e.msg, ReasonUnavailableValue, fmt.Errorf("topic %s partition %d offset %d table %s: column %s is the unchanged-TOAST placeholder and no stored row holds its value (set REPLICA IDENTITY FULL on the source table)",
+				e.msg.Topic, e.msg.Partition, e.msg.Offset, t.name, t.cols[i].col.Name))
+		}
+	}
+	return nil
+}
+
+// complete reports whether a delete's own image can stand as the row:
+// every NOT NULL column has a value.
+func complete(e *event) bool {
+	for i, v := range e.vals {
+		c := e.t.cols[i].col
+		if !c.Nullable && !c.Array && (v.state != valPresent || string(v.raw) == "null") {
+			return false
+		}
+	}
+	return true
+}
+
+// build appends the filled events to the table's block. A value that does
+// not convert makes its message a dead letter and the block is rebuilt
+// without it (builders have no truncate; poison is rare).
+func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) {
+	for {
+		t.block.reset()
+		var bad *event
+		var badErr error
+		for _, e := range evs {
+			if e.dead || e.image == nil {
+				continue
+			}
+			if err := t.block.appendRow(e, now); err != nil {
+				bad, badErr = e, err
+				break
+			}
+		}
+		if bad == nil {
+			return
+		}
+		bad.dead = true
+		reason := ReasonConvert
+		if errors.Is(badErr, typemap.ErrUnavailable) {
+			reason = ReasonUnavailableValue
+		}
+		res.deadLetters = append(res.deadLetters, *r.deadLetter(bad.msg, reason,
+			fmt.Errorf("topic %s partition %d offset %d table %s: %w", bad.msg.Topic, bad.msg.Partition, bad.msg.Offset, t.name, badErr)))
+	}
+}
+
+// write writes every table's block and the dead letters, each with
+// retries; the caller commits only after all of it succeeded.
+func (r *runner) write(ctx context.Context, order []*table, res *batchResult) error {
+	for _, t := range order {
+		blk := t.block
+		if blk.truncate {
+			err := withRetry(ctx, r.cfg.RetryTimeout, "truncate "+t.name, func(ctx context.Context) error {
+				return r.conn().Exec(ctx, "TRUNCATE TABLE "+chconn.QuoteIdent(t.name))
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if blk.rows > 0 {
+			names, data := blk.columns()
+			token := blk.dedupToken()
+			err := withRetry(ctx, r.cfg.RetryTimeout, fmt.Sprintf("insert %d rows into %s", blk.rows, t.name), func(ctx context.Context) error {
+				if t.profile.InsertDedupToken {
+					ctx = chconn.WithInsertDedupToken(ctx, token)
+				}
+				return r.conn().Insert(ctx, chconn.QuoteIdent(t.name), names, data)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		touched := make(map[string]bool, len(blk.touched))
+		for k := range blk.touched {
+			touched[k] = true
+		}
+		res.written = append(res.written, written{table: t.name, rows: blk.rows, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate})
+		blk.reset()
+	}
+	if len(res.deadLetters) == 0 {
+		return nil
+	}
+	err := withRetry(ctx, r.cfg.RetryTimeout, fmt.Sprintf("write %d dead letters to %s", len(res.deadLetters), DeadLetterTable), func(ctx context.Context) error {
+		return writeDeadLetters(ctx, r.conn(), res.deadLetters)
+	})
+	if err != nil {
+		return err
+	}
+	if r.cfg.DeadLetters != nil {
+		if err := r.cfg.DeadLetters.Write(ctx, res.deadLetters); err != nil {
+			return fmt.Errorf("replicate: dead-letter topic: %w", err)
+		}
+	}
+	for _, d := range res.deadLetters {
+		r.log.Warn("dead letter", "topic", d.Topic, "partition", d.Partition, "offset", d.Offset, "reason", d.Reason, "error", d.Error)
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package replicate
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-cdc/sluice/ddl"
+	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/typemap"
+)
+
+// table is one ClickHouse target table: its source columns in ClickHouse
+// order, their builders, and the block being built.
+type table struct {
+	name    string
+	cols    []column
+	byName  map[string]int
+	part    int // index of the partition column in cols, -1 when none or unknown
+	fromPG  bool
+	profile chconn.Profile
+	block   *block
+}
+
+// column is one source column of a table.
+type column struct {
+	col    typemap.Column
+	chType string
+	b      typemap.Builder
+	// keyB renders key values as SQL literals (lookups, in-run identity).
+	keyB typemap.Builder
+}
+
+// loadTable reads the table's columns from ClickHouse and pairs them with
+// the source catalog when one is known. A nil table means it does not exist.
+func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Table, opts ddl.Options) (*table, error) {
+	existing, err := ddl.ExistingColumns(ctx, conn, name)
+	if err != nil || existing == nil {
+		return nil, err
+	}
+	t := &table{name: name, byName: map[string]int{}, part: -1, fromPG: src != nil, profile: conn.Profile()}
+	for _, e := range existing {
+		if isMetadataColumn(e.Name) {
+			continue
+		}
+		c, ok := typemap.Column{}, false
+		if src != nil {
+			c, ok = src.Column(e.Name)
+		}
+		if !ok {
+			c = columnFromClickHouse(e.Name, e.Type)
+		}
+		b, err := typemap.NewBuilder(c, t.profile, opts.Policies)
+		if err != nil {
+			return nil, fmt.Errorf("table %s column %s: %w", name, e.Name, err)
+		}
+		kb, _ := typemap.NewBuilder(c, t.profile, opts.Policies)
+		t.byName[e.Name] = len(t.cols)
+		t.cols = append(t.cols, column{col: c, chType: e.Type, b: b, keyB: kb})
+	}
+	if pc := partitionColumn(ctx, conn, name, src, opts); pc != "" {
+		if i, ok := t.byName[pc]; ok {
+			t.part = i
+		}
+	}
+	t.block = newBlock(t)
+	return t, nil
+}
+
+// partitionColumn names the monthly partition column: from the ddl rules
+// when the source is known, else parsed from system.tables.partition_key.
+func partitionColumn(ctx context.Context, conn chconn.Conn, name string, src *ddl.Table, opts ddl.Options) string {
+	if src != nil {
+		if pc, _, err := ddl.PartitionColumn(*src, opts); err == nil {
+			return pc
+		}
+	}
+	rows, err := conn.Query(ctx, "SELECT partition_key FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
+	if err != nil || len(rows) == 0 {
+		return ""
+	}
+	key := rows[0][0]
+	// toYYYYMM(`created_at`) or toYYYYMM(toDateTime(intDiv(`created_at`, 1000000), 'UTC'))
+	if !strings.HasPrefix(key, "toYYYYMM(") {
+		return ""
+	}
+	key = strings.TrimPrefix(key, "toYYYYMM(")
+	key = strings.TrimPrefix(key, "toDateTime(intDiv(")
+	if i := strings.IndexAny(key, ",)"); i >= 0 {
+		key = key[:i]
+	}
+	return strings.Trim(strings.TrimSpace(key), "`")
+}
+
+func isMetadataColumn(name string) bool {
+	switch name {
+	case ddl.ColOperation, ddl.ColTimestamp, ddl.ColSourceDB, ddl.ColSourceTable, ddl.ColEventTime, ddl.ColVersion, ddl.ColIsDeleted:
+		return true
+	}
+	return false
+}
+
+// columnFromClickHouse maps a ClickHouse column type back to the source
+// type the contract would have given it, for tables replicated without
+// --pg-dsn. Int64 is ambiguous on servers without DateTime64 (bigint,
+// timestamp µs, time, interval): it maps to bigint, and refineColumn
+// corrects it from the Debezium field schema when messages carry one.
+func columnFromClickHouse(name, chType string) typemap.Column {
+	c := typemap.Column{Name: name}
+	t := chType
+	if s, ok := unwrapType(t, "Array"); ok {
+		c.Array, t = true, s
+	}
+	if s, ok := unwrapType(t, "LowCardinality"); ok {
+		t = s
+		c.EnumLabels = []string{""} // enum-like: LowCardinality(String)
+	}
+	if s, ok := unwrapType(t, "Nullable"); ok {
+		c.Nullable, t = !c.Array, s
+	}
+	switch {
+	case t == "Int16":
+		c.Type = "int2"
+	case t == "Int32":
+		c.Type = "int4"
+	case t == "Int64":
+		c.Type = "int8"
+	case t == "UInt8" || t == "Bool":
+		c.Type = "bool"
+	case t == "Float32":
+		c.Type = "float4"
+	case t == "Float64":
+		c.Type = "float8"
+	case t == "UUID":
+		c.Type = "uuid"
+	case t == "Date" || t == "Date32":
+		c.Type = "date"
+	case strings.HasPrefix(t, "DateTime64"):
+		c.Type = "timestamptz"
+	case strings.HasPrefix(t, "Decimal("):
+		c.Type = "numeric"
+		ps := strings.Split(strings.TrimSuffix(strings.TrimPrefix(t, "Decimal("), ")"), ",")
+		if len(ps) == 2 {
+			c.Precision, _ = strconv.Atoi(strings.TrimSpace(ps[0]))
+			c.Scale, _ = strconv.Atoi(strings.TrimSpace(ps[1]))
+		}
+	default:
+		c.Type = "text"
+	}
+	return c
+}
+
+func unwrapType(t, wrapper string) (string, bool) {
+	if strings.HasPrefix(t, wrapper+"(") && strings.HasSuffix(t, ")") {
+		return t[len(wrapper)+1 : len(t)-1], true
+	}
+	return t, false
+}
+
+// refineColumn corrects an Int64 column guessed from ClickHouse with the
+// semantic name of a Debezium field schema (legacy servers store
+// timestamps, times and intervals as Int64).
+func (t *table) refineColumn(i int, fs *typemap.FieldSchema, pol typemap.Policies) error {
+	c := &t.cols[i]
+	if t.fromPG || fs == nil || c.col.Type != "int8" {
+		return nil
+	}
+	typ := ""
+	switch fs.Name {
+	case "io.debezium.time.Timestamp", "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp",
+		"io.debezium.time.ZonedTimestamp", "org.apache.kafka.connect.data.Timestamp":
+		typ = "timestamptz"
+	case "io.debezium.time.Time", "io.debezium.time.MicroTime", "io.debezium.time.NanoTime", "org.apache.kafka.connect.data.Time":
+		typ = "time"
+	case "io.debezium.time.MicroDuration", "io.debezium.time.Interval":
+		typ = "interval"
+	default:
+		return nil
+	}
+	if c.b.Len() > 0 {
+		return nil // keep the block consistent; the next block uses the refined type
+	}
+	c.col.Type = typ
+	b, err := typemap.NewBuilder(c.col, t.profile, pol)
+	if err != nil {
+		return err
+	}
+	kb, _ := typemap.NewBuilder(c.col, t.profile, pol)
+	c.b, c.keyB = b, kb
+	return nil
+}
