@@ -27,6 +27,7 @@ type ddlOptions struct {
 	policy          policyOptions
 	allowDrop       bool
 	allowTypeChange bool
+	analyticsApply  bool
 }
 
 func (o *ddlOptions) flags() []cli.Flag {
@@ -61,6 +62,7 @@ func newDDLCommand(g *globalOptions) *cli.Command {
 			sub("print", "print the CREATE TABLE statements to stdout", ddlPrint),
 			sub("diff", "show the changes apply would make (refused ones marked)", ddlDiff),
 			sub("apply", "create missing tables and add new columns; refuse drops and type changes unless allowed", ddlApply),
+			analyticsCommand(g, o),
 		},
 	}
 }
@@ -218,5 +220,85 @@ func ddlApply(ctx context.Context, g *globalOptions, o *ddlOptions) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "%d change(s) applied on %s (ClickHouse %s)\n", len(done), target, conn.Profile().Version)
+	return nil
+}
+
+// analyticsCommand is sluice ddl analytics: the exact analytics views
+// (ddl/ANALYTICS.md). It prints them, or with --apply creates the missing
+// ones and replaces changed ones; the tables must exist (ddl apply).
+func analyticsCommand(g *globalOptions, o *ddlOptions) *cli.Command {
+	flags := append(o.flags(), &cli.BoolFlag{Name: "apply", Usage: "create missing analytics views and replace changed ones (default: print them)", Destination: &o.analyticsApply})
+	return &cli.Command{
+		Name:  "analytics",
+		Usage: "print (or --apply) the analytics views: <table>_current over FINAL, daily_sales, vehicle_inventory, customer_lifetime_value, payment_analytics, sales_last_7_days, top_customers",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return exitcode.UsageError(fmt.Errorf("ddl analytics takes no arguments, got %q", c.Args().First()))
+			}
+			if o.analyticsApply {
+				return ddlAnalyticsApply(c.Context, g, o)
+			}
+			return ddlAnalyticsPrint(c.Context, g, o)
+		},
+	}
+}
+
+func ddlAnalyticsPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, err := o.readSource(ctx)
+	if err != nil {
+		return err
+	}
+	database := "default"
+	var profile chconn.Profile
+	if o.chVersion != "" {
+		if profile, err = chconn.ProfileForString(o.chVersion); err != nil {
+			return exitcode.UsageError(err)
+		}
+		if t, err := chconn.ParseURL(o.chURL); err == nil {
+			database = t.Database
+		}
+	} else {
+		conn, target, err := o.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		profile, database = conn.Profile(), target.Database
+	}
+	opts, err := o.options(database)
+	if err != nil {
+		return err
+	}
+	sql, err := ddl.AnalyticsScript(tables, profile, opts)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(g.stdout, sql)
+	return err
+}
+
+func ddlAnalyticsApply(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, err := o.readSource(ctx)
+	if err != nil {
+		return err
+	}
+	conn, target, err := o.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	opts, err := o.options(target.Database)
+	if err != nil {
+		return err
+	}
+	done, err := ddl.ApplyAnalytics(ctx, conn, tables, opts, g.log)
+	if err != nil {
+		return err
+	}
+	for _, c := range done {
+		fmt.Fprintf(g.stdout, "-- %s\n", c)
+	}
+	fmt.Fprintf(g.stdout, "%d analytics view(s) created or replaced on %s (ClickHouse %s)\n", len(done), target, conn.Profile().Version)
 	return nil
 }
