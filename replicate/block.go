@@ -42,12 +42,12 @@ type block struct {
 	version   metaCol[uint64]
 	deleted   metaCol[uint8]
 
-	rows    int
-	bytes   int64
-	counts  opCounts
-	touched map[string]bool   // partition ids (YYYYMM) of the rows
-	offsets map[string][2]int64 // topic/partition → first, last offset
-	truncate bool             // TRUNCATE TABLE before the insert
+	rows     int
+	bytes    int64
+	counts   opCounts
+	touched  map[string]bool     // partition ids (YYYYMM) of the rows
+	offsets  map[string][2]int64 // topic/partition → first, last offset
+	truncate bool                // TRUNCATE TABLE before the insert
 }
 
 // opCounts are rows per operation.
