@@ -24,11 +24,20 @@
 // changes with LSN < L that the snapshot does not see; they would lose to
 // the snapshot row (a lost update). So the coordinator:
 //
-//  1. reads L = pg_current_wal_lsn() and X = pg_snapshot_xmax(pg_current_snapshot());
+//  1. reads L = pg_current_wal_lsn() and then X = pg_current_xact_id() in
+//     one autocommit statement: X is a freshly assigned xid, so every xid
+//     assigned before L was read is below X;
 //  2. waits, bounded by Options.WaitTimeout, until
 //     pg_snapshot_xmin(pg_current_snapshot()) >= X, i.e. every transaction
 //     that held an xid at L has ended, logging the pids that block it;
 //  3. then BEGIN ISOLATION LEVEL REPEATABLE READ and pg_export_snapshot().
+//
+// X is not pg_snapshot_xmax(pg_current_snapshot()): PostgreSQL sets a
+// snapshot's xmax to latestCompletedXid + 1, and a transaction whose xid is
+// at or above that is running but absent from the snapshot's xip list, so
+// waiting on that xmax can return while such a transaction is still open
+// (TestWaitsForRunningTransaction caught exactly this). Assigning X costs
+// one xid per run.
 //
 // A transaction that commits after the export did not hold an xid at L (it
 // would have ended in step 2), so all of its changes are written after L:

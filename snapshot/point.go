@@ -50,7 +50,11 @@ func ParseLSN(s string) (uint64, error) {
 func exportPoint(ctx context.Context, conn *pgx.Conn, timeout, poll time.Duration, log *slog.Logger) (pgx.Tx, Point, error) {
 	var p Point
 	var xmax string
-	err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text, pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&p.LSN, &xmax)
+	// X is the next xid after L was read, taken by assigning one: a
+	// snapshot's xmax is only latestCompletedXid+1, so a transaction whose
+	// xid is at or above it can be running and would be missed (see doc.go).
+	// The target list is evaluated left to right: L first.
+	err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text, pg_current_xact_id()::text`).Scan(&p.LSN, &xmax)
 	if err != nil {
 		return nil, p, fmt.Errorf("snapshot: read the current WAL position: %w", err)
 	}
