@@ -58,6 +58,7 @@ func newApp(g *globalOptions) *cli.App {
 		Commands: []*cli.Command{
 			newVersionCommand(g),
 			newDDLCommand(g),
+			newVerifyCommand(g),
 			newReplicateCommand(g),
 			newSnapshotCommand(g),
 		},

@@ -1,0 +1,334 @@
+package verify
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-cdc/sluice/ddl"
+	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/typemap"
+)
+
+// Row hashing. PostgreSQL has no cityHash64 and ClickHouse no lookup3, but
+// both have MD5: a row's hash is the first 8 bytes of the MD5 of its
+// normalized text, read big-endian. PostgreSQL reads them as a signed
+// bigint, ClickHouse as UInt64: the same bits, and the aggregates (sum
+// modulo 2^64, xor) do not care about the sign once reduced in Go.
+
+// pgHash64 is the 64-bit row hash of a text expression in PostgreSQL.
+func pgHash64(text string) string {
+	return fmt.Sprintf("('x' || left(md5(%s), 16))::bit(64)::bigint", text)
+}
+
+// chHash64 is the same hash in ClickHouse (18.16 and 26.x).
+func chHash64(text string) string {
+	return fmt.Sprintf("reinterpretAsUInt64(reverse(substring(MD5(%s), 1, 8)))", text)
+}
+
+// pgKeyHash and chKeyHash are a 60-bit non-negative hash of the key text,
+// used to bucket tables whose key is not a single integer column: the
+// same number on both sides, and no sign to trip over in % and /.
+func pgKeyHash(text string) string {
+	return fmt.Sprintf("('x' || left(md5(%s), 15))::bit(60)::bigint", text)
+}
+
+func chKeyHash(text string) string {
+	return fmt.Sprintf("bitShiftRight(reinterpretAsUInt64(reverse(substring(MD5(%s), 1, 8))), 4)", text)
+}
+
+// pgJoin and chJoin join never-NULL normalized texts with '|'. The text
+// forms are self-delimiting (typemap/norm.go), so a value can move between
+// columns or swap with a neighbour without giving the same row text.
+func pgJoin(parts []string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "concat_ws('|', " + strings.Join(parts, ", ") + ")"
+}
+
+func chJoin(parts []string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var b strings.Builder
+	b.WriteString("concat(")
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteString(", '|', ")
+		}
+		b.WriteString(p)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// pgIdent quotes a PostgreSQL identifier.
+func pgIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// pgString quotes a PostgreSQL string literal (standard_conforming_strings).
+func pgString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Aliases of computed columns, chosen so no source column shadows them
+// (old ClickHouse releases let an alias replace a column of the same name).
+const (
+	aliasBucket = "sluice_bucket_"
+	aliasHash   = "sluice_hash_"
+)
+
+// tableSQL holds the per-table expressions every query is built from.
+type tableSQL struct {
+	table   ddl.Table
+	norms   []typemap.Norm
+	keyCols []int // indexes of the key columns in table.Columns
+	// intKey: the key is one integer column, so segments are key ranges
+	// that both databases answer from their primary index.
+	intKey bool
+	pgFrom string // schema.table
+	chFrom string // database.table FINAL
+	// month restricts both sides to one calendar month (UTC) of the
+	// partition column; empty for the whole table.
+	pgMonth, chMonth string
+}
+
+func newTableSQL(t ddl.Table, chDatabase string, p chconn.Profile, pol typemap.Policies) (*tableSQL, error) {
+	if len(t.PrimaryKey) == 0 {
+		return nil, fmt.Errorf("verify: table %s has no primary key", t.Name)
+	}
+	ts := &tableSQL{
+		table:  t,
+		pgFrom: pgIdent(t.Schema) + "." + pgIdent(t.Name),
+		chFrom: chconn.QuoteIdent(chDatabase) + "." + chconn.QuoteIdent(t.Name) + " FINAL",
+	}
+	for _, c := range t.Columns {
+		n, err := typemap.NormExprs(c, pgIdent(c.Name), chconn.QuoteIdent(c.Name), p, pol)
+		if err != nil {
+			return nil, fmt.Errorf("verify: table %s: %w", t.Name, err)
+		}
+		ts.norms = append(ts.norms, n)
+	}
+	for _, k := range t.PrimaryKey {
+		i := columnIndex(t, k)
+		if i < 0 {
+			return nil, fmt.Errorf("verify: table %s: key column %s is not a column", t.Name, k)
+		}
+		ts.keyCols = append(ts.keyCols, i)
+	}
+	if len(ts.keyCols) == 1 {
+		switch c := t.Columns[ts.keyCols[0]]; c.Kind() {
+		case typemap.KindInt16, typemap.KindInt32, typemap.KindInt64:
+			ts.intKey = !c.Array
+		}
+	}
+	return ts, nil
+}
+
+func columnIndex(t ddl.Table, name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (ts *tableSQL) keyName() string { return ts.table.Columns[ts.keyCols[0]].Name }
+
+func (ts *tableSQL) pgRowHash() string {
+	parts := make([]string, len(ts.norms))
+	for i, n := range ts.norms {
+		parts[i] = n.PG
+	}
+	return pgHash64(pgJoin(parts))
+}
+
+func (ts *tableSQL) chRowHash() string {
+	parts := make([]string, len(ts.norms))
+	for i, n := range ts.norms {
+		parts[i] = n.CH
+	}
+	return chHash64(chJoin(parts))
+}
+
+func (ts *tableSQL) pgKeyText() string {
+	parts := make([]string, len(ts.keyCols))
+	for i, k := range ts.keyCols {
+		parts[i] = ts.norms[k].PG
+	}
+	return pgJoin(parts)
+}
+
+func (ts *tableSQL) chKeyText() string {
+	parts := make([]string, len(ts.keyCols))
+	for i, k := range ts.keyCols {
+		parts[i] = ts.norms[k].CH
+	}
+	return chJoin(parts)
+}
+
+// segment is a part of a table's key space: a half-open range [lo, hi) of
+// an integer key, or the keys whose 60-bit key hash h has h % mod == rem.
+type segment struct {
+	lo, hi   int64
+	mod, rem uint64
+}
+
+func (s segment) String() string {
+	if s.mod != 0 {
+		return fmt.Sprintf("keyhash %% %d = %d", s.mod, s.rem)
+	}
+	return fmt.Sprintf("[%d, %d)", s.lo, s.hi)
+}
+
+// split returns the n children of s (fewer when a range is narrower than n)
+// and the bucket expressions numbering a row's child on each side.
+func (ts *tableSQL) split(s segment, n int) (children []segment, pgBucket, chBucket string) {
+	if !ts.intKey {
+		for j := 0; j < n; j++ {
+			children = append(children, segment{mod: s.mod * uint64(n), rem: s.rem + s.mod*uint64(j)})
+		}
+		pgBucket = fmt.Sprintf("((%s / %d) %% %d)", pgKeyHash(ts.pgKeyText()), s.mod, n)
+		chBucket = fmt.Sprintf("(intDiv(%s, %d) %% %d)", chKeyHash(ts.chKeyText()), s.mod, n)
+		return children, pgBucket, chBucket
+	}
+	width := (s.hi - s.lo + int64(n) - 1) / int64(n)
+	if width < 1 {
+		width = 1
+	}
+	for lo := s.lo; lo < s.hi; lo += width {
+		children = append(children, segment{lo: lo, hi: min(lo+width, s.hi)})
+	}
+	k := ts.keyName()
+	pgBucket = fmt.Sprintf("((%s - %d) / %d)", pgIdent(k), s.lo, width)
+	chBucket = fmt.Sprintf("intDiv(%s - %d, %d)", chconn.QuoteIdent(k), s.lo, width)
+	return children, pgBucket, chBucket
+}
+
+// canSplit reports whether s has more than one possible key.
+func (ts *tableSQL) canSplit(s segment) bool {
+	if ts.intKey {
+		return s.hi-s.lo > 1
+	}
+	return s.mod < 1<<50
+}
+
+func (ts *tableSQL) pgWhere(s segment) string {
+	var conds []string
+	if ts.pgMonth != "" {
+		conds = append(conds, ts.pgMonth)
+	}
+	switch {
+	case ts.intKey:
+		k := pgIdent(ts.keyName())
+		conds = append(conds, fmt.Sprintf("%s >= %d AND %s < %d", k, s.lo, k, s.hi))
+	case s.mod > 1:
+		conds = append(conds, fmt.Sprintf("%s %% %d = %d", pgKeyHash(ts.pgKeyText()), s.mod, s.rem))
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// chWhere filters one segment. withDeleted keeps delete markers (leaf
+// reads classify them); checksums exclude them. The key range and month
+// filters hold for every version of a row (the key and the partition
+// column never change), so applying them together with FINAL is safe.
+func (ts *tableSQL) chWhere(s segment, withDeleted bool) string {
+	var conds []string
+	if !withDeleted {
+		conds = append(conds, chconn.QuoteIdent(ddl.ColIsDeleted)+" = 0")
+	}
+	if ts.chMonth != "" {
+		conds = append(conds, ts.chMonth)
+	}
+	switch {
+	case ts.intKey:
+		k := chconn.QuoteIdent(ts.keyName())
+		conds = append(conds, fmt.Sprintf("%s >= %d AND %s < %d", k, s.lo, k, s.hi))
+	case s.mod > 1:
+		conds = append(conds, fmt.Sprintf("%s %% %d = %d", chKeyHash(ts.chKeyText()), s.mod, s.rem))
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// pgDigestSQL counts and checksums the children of s in one pass.
+func (ts *tableSQL) pgDigestSQL(s segment, pgBucket string) string {
+	return fmt.Sprintf("SELECT %[1]s, count(*), sum(%[2]s)::text, bit_xor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s FROM %[5]s%[6]s) s GROUP BY %[1]s",
+		aliasBucket, aliasHash, pgBucket, ts.pgRowHash(), ts.pgFrom, ts.pgWhere(s))
+}
+
+func (ts *tableSQL) chDigestSQL(s segment, chBucket string) string {
+	return fmt.Sprintf("SELECT %[1]s, count(), sum(%[2]s), groupBitXor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s FROM %[5]s%[6]s) GROUP BY %[1]s",
+		aliasBucket, aliasHash, chBucket, ts.chRowHash(), ts.chFrom, ts.chWhere(s, false))
+}
+
+// Leaf reads return, per row: the key text, the key's display values, one
+// MD5 per column, and on ClickHouse the version and the delete mark.
+func (ts *tableSQL) pgLeafSQL(s segment) string {
+	cols := []string{ts.pgKeyText()}
+	for _, k := range ts.keyCols {
+		cols = append(cols, pgIdent(ts.table.Columns[k].Name)+"::text")
+	}
+	for _, n := range ts.norms {
+		cols = append(cols, "md5("+n.PG+")")
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + ts.pgFrom + ts.pgWhere(s)
+}
+
+func (ts *tableSQL) chLeafSQL(s segment) string {
+	cols := []string{ts.chKeyText()}
+	for _, k := range ts.keyCols {
+		cols = append(cols, "toString("+chconn.QuoteIdent(ts.table.Columns[k].Name)+")")
+	}
+	for _, n := range ts.norms {
+		cols = append(cols, "lower(hex(MD5("+n.CH+")))")
+	}
+	cols = append(cols, chconn.QuoteIdent(ddl.ColVersion), chconn.QuoteIdent(ddl.ColIsDeleted))
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + ts.chFrom + ts.chWhere(s, true)
+}
+
+// Key bounds of an integer key (the root range).
+func (ts *tableSQL) pgBoundsSQL() string {
+	k := pgIdent(ts.keyName())
+	where := ""
+	if ts.pgMonth != "" {
+		where = " WHERE " + ts.pgMonth
+	}
+	return fmt.Sprintf("SELECT min(%s)::text, max(%s)::text FROM %s%s", k, k, ts.pgFrom, where)
+}
+
+func (ts *tableSQL) chBoundsSQL() string {
+	k := chconn.QuoteIdent(ts.keyName())
+	// No FINAL: the bounds of every version cover those of the latest.
+	from := strings.TrimSuffix(ts.chFrom, " FINAL")
+	where := ""
+	if ts.chMonth != "" {
+		where = " WHERE " + ts.chMonth
+	}
+	return fmt.Sprintf("SELECT count(), toString(min(%s)), toString(max(%s)) FROM %s%s", k, k, from, where)
+}
+
+// monthFilters restricts the partition column c to month (YYYY-MM, UTC).
+// PostgreSQL sessions run with TimeZone=UTC, so a date literal means UTC
+// midnight for date, timestamp and timestamptz alike.
+func monthFilters(c typemap.Column, month string, p chconn.Profile) (pgCond, chCond string, err error) {
+	start, end, err := monthBounds(month)
+	if err != nil {
+		return "", "", err
+	}
+	pgCond = fmt.Sprintf("%[1]s >= %[2]s AND %[1]s < %[3]s", pgIdent(c.Name), pgString(start.Format("2006-01-02")), pgString(end.Format("2006-01-02")))
+	q := chconn.QuoteIdent(c.Name)
+	switch {
+	case c.Kind() == typemap.KindDate:
+		chCond = fmt.Sprintf("%[1]s >= toDate('%[2]s') AND %[1]s < toDate('%[3]s')", q, start.Format("2006-01-02"), end.Format("2006-01-02"))
+	case p.DateTime64:
+		chCond = fmt.Sprintf("%[1]s >= toDateTime64('%[2]s', 6, 'UTC') AND %[1]s < toDateTime64('%[3]s', 6, 'UTC')", q, start.Format("2006-01-02 15:04:05"), end.Format("2006-01-02 15:04:05"))
+	default: // Int64 epoch µs
+		chCond = fmt.Sprintf("%[1]s >= %[2]s AND %[1]s < %[3]s", q, strconv.FormatInt(start.UnixMicro(), 10), strconv.FormatInt(end.UnixMicro(), 10))
+	}
+	return pgCond, chCond, nil
+}
