@@ -55,12 +55,19 @@ func (r *runner) applyDDL(ctx context.Context, topics []string) error {
 	}
 	sort.Strings(schemas)
 	for _, schema := range schemas {
-		tables, err := r.cfg.Catalog.Tables(ctx, schema, bySchema[schema])
+		// The whole schema is read: naming a table that is not there is
+		// an error in ReadCatalog, and such topics become unknown_table
+		// dead letters instead.
+		all, err := r.cfg.Catalog.Tables(ctx, schema, nil)
 		if err != nil {
 			return fmt.Errorf("replicate: read the PostgreSQL catalog of schema %s: %w", schema, err)
 		}
-		for i := range tables {
-			tables[i].Name = names[[2]string{schema, tables[i].Name}]
+		var tables []ddl.Table
+		for _, tb := range all {
+			if name, ok := names[[2]string{schema, tb.Name}]; ok {
+				tb.Name = name
+				tables = append(tables, tb)
+			}
 		}
 		done, err := ddl.Apply(ctx, r.conn(), tables, r.cfg.DDL, ddl.Allow{}, r.log)
 		if err != nil {

@@ -274,11 +274,15 @@ func (r *runner) sourceTable(ctx context.Context, name string) *ddl.Table {
 	if !ok {
 		return nil
 	}
-	tables, err := r.cfg.Catalog.Tables(ctx, src[0], []string{src[1]})
-	if err != nil || len(tables) == 0 {
+	tables, err := r.cfg.Catalog.Tables(ctx, src[0], nil)
+	if err != nil {
 		return nil
 	}
-	t := tables[0]
-	t.Name = name
-	return &t
+	for _, t := range tables {
+		if t.Name == src[1] {
+			t.Name = name
+			return &t
+		}
+	}
+	return nil
 }
