@@ -1,0 +1,98 @@
+// Package replicate is the library behind `sluice replicate`: it reads
+// Debezium change topics from Kafka in bounded runs and writes them into
+// ClickHouse ReplacingMergeTree tables (created and evolved by package ddl).
+//
+// # Stages
+//
+// One Kafka batch at a time (bounded by BatchMessages and BatchBytes, which
+// bounds the memory in flight: the batch's bytes, kafkasrc's read-ahead of
+// at most 4 MB per partition, and the column blocks built from it):
+//
+//  1. read: kafkasrc (design B: plan without joining, join, fetch up to the
+//     high watermark seen at plan time). A plan with no lag returns at once
+//     with Status "idle" and Joined false: the group is never joined.
+//  2. decode/route: debezium.Decoder (envelope and unwrap shapes, with and
+//     without schemas); topic <prefix>.<schema>.<table> → ClickHouse table
+//     <table> (TableMap overrides). Tombstones, heartbeats, transaction
+//     records and logical messages are counted and skipped. A new column in
+//     a message (or a new row schema) evolves the table through ddl before
+//     anything is written; a refused change (type change, drop) stops the
+//     run with ddl's message and nothing committed.
+//  3. fill: deletes carry only the key under REPLICA IDENTITY DEFAULT and
+//     unchanged TOAST columns carry the placeholder. Every non-key column of
+//     a delete, every placeholder, and every NOT NULL column a message lacks
+//     is taken from the row's latest state: an earlier event for the key in
+//     the same batch, else the stored row (`SELECT … FROM t FINAL WHERE pk
+//     IN (…)`, one query per table per batch, 500 keys a query). The delete
+//     row therefore lands in the deleted row's partition. A delete of a row
+//     ClickHouse does not have is written only when its own image is
+//     complete (REPLICA IDENTITY FULL), else counted as deletes_without_row.
+//     A placeholder with no stored row is a dead letter (unavailable_value).
+//     REPLICA IDENTITY FULL is the alternative that needs no lookup for
+//     deletes (the before image is complete); Debezium still sends the
+//     placeholder for unchanged TOAST values in updates, so the fill stays.
+//  4. build: one block per table per batch, column-oriented (typemap
+//     builders plus the metadata columns). A value that does not convert
+//     makes its message a dead letter (convert_error) and the block is
+//     rebuilt without it.
+//  5. write: TRUNCATE (op t) and the blocks, then the dead letters, each
+//     retried with exponential backoff and jitter on transient errors
+//     only, within RetryTimeout; inserts carry an insert_deduplication_token
+//     derived from the table and the Kafka ranges of the block when the
+//     server supports it (22.2+).
+//  6. commit: only after every block and dead letter of the batch is
+//     written. A failure anywhere before leaves the batch uncommitted; the
+//     next run re-reads it, and the rows collapse by _version under FINAL.
+//
+// # Versions
+//
+// _version is the change's source LSN (source.lsn or __lsn). Messages
+// without one (unwrap without lsn in add.fields, incremental snapshots)
+// fall back to the Kafka offset + 1, logged once per topic: that orders one
+// key's changes within its partition (Debezium keys by primary key), but
+// not against rows versioned by LSN, nor across a re-created topic.
+// cdc_timestamp is the source commit time (ts_ms), else the Kafka record
+// time; cdc_source_db falls back to the topic prefix; event_time is the
+// processing time of the batch.
+//
+// # Dead letters
+//
+// Poison messages go to the ClickHouse table sluice_dead_letters in the
+// target database (created if missing): run_id, topic, partition, offset,
+// key, value (raw), reason, error, received_at. Reasons: the decoder's
+// (malformed_json, bad_shape, bad_schema, bad_key, bad_metadata,
+// missing_op, unknown_op, missing_row), convert_error, unknown_table,
+// missing_key, unavailable_value. They are written in the same flush as
+// the blocks, before the commit; optionally also to a Kafka topic.
+// MaxDeadLetters (default 1000; 0 stops at the first, negative: no limit)
+// stops the run after the batch that crossed it was written and committed.
+//
+// # Report (JSON, stable)
+//
+//	run_id, group           the run and its consumer group
+//	status                  idle | drained | max_messages | max_duration | interrupted | failed
+//	error                   the error text when status is failed or interrupted
+//	started_at, finished_at, duration_seconds
+//	joined                  false when the group was never joined (idle run)
+//	generations             consumer group generations this run took part in
+//	cycles                  drains done (more than one with --follow)
+//	messages, bytes         Kafka messages read and committed, their payload bytes
+//	messages_per_second, rows_written, rows_per_second
+//	lag_left                sum of partitions[].lag_left
+//	partitions[]            topic, partition, assigned, start_offset, committed_offset,
+//	                        target_offset (high watermark at plan time), lag_left, messages
+//	tables[]                table, inserted, updated, deleted, snapshot, rows, blocks, bytes,
+//	                        filled_from_clickhouse, filled_in_batch, deletes_without_row,
+//	                        truncates, columns_added
+//	ignored                 tombstones, heartbeats, tx_metadata, log_messages
+//	dead_letters, dead_letters_by_reason{reason: count}
+//	touched_partitions[]    {table, partition}: toYYYYMM ids written, for analytics refreshes
+//
+// # Exit codes (cmd_replicate.go)
+//
+// 0 drained, bound reached or idle; 3 finished with dead letters; 1 failed
+// (nothing committed past the last durable write; also the dead-letter
+// limit); 2 usage; 4 a server unreachable; 130 interrupted by SIGINT or
+// SIGTERM after writing and committing the batch in hand (bounded by
+// ShutdownTimeout).
+package replicate
