@@ -125,7 +125,9 @@ func pgValue(c Column, v string, p chconn.Profile, pol Policies) string {
 func pgText(k Kind, v string) string {
 	switch k {
 	case KindBpchar:
-		return fmt.Sprintf("concat(%s)", v)
+		// concat() prints through the type's output function, which keeps
+		// the padding, but turns NULL into ''.
+		return fmt.Sprintf("(CASE WHEN %[1]s IS NOT NULL THEN concat(%[1]s) END)", v)
 	case KindInet:
 		return fmt.Sprintf("(CASE WHEN masklen(%[1]s) = (CASE family(%[1]s) WHEN 4 THEN 32 ELSE 128 END) THEN host(%[1]s) ELSE %[1]s::text END)", v)
 	}
@@ -176,7 +178,7 @@ func pgRange(c Column, v, n string, p chconn.Profile, pol Policies) string {
 		}
 		return fmt.Sprintf("(CASE WHEN %s THEN %s END)::text", cond, n)
 	}
-	return fmt.Sprintf("(CASE WHEN isfinite(%[1]s) THEN %[2]s::text WHEN %[1]s = 'infinity' THEN 'inf' ELSE '-inf' END)", v, n)
+	return fmt.Sprintf("(CASE WHEN isfinite(%[1]s) THEN %[2]s::text WHEN %[1]s = 'infinity' THEN 'inf' WHEN %[1]s = '-infinity' THEN '-inf' END)", v, n)
 }
 
 // chValue normalizes a value in ClickHouse; NULL in gives NULL out.
