@@ -61,6 +61,8 @@ func newApp(g *globalOptions) *cli.App {
 			newVerifyCommand(g),
 			newReplicateCommand(g),
 			newSnapshotCommand(g),
+			newCheckCommand(g),
+			newStatusCommand(g),
 		},
 		// Errors go back to run; urfave/cli must not exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
