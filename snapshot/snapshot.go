@@ -51,9 +51,9 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Schema:      "public",
-		Workers:     4,
+		Workers:     2,
 		ChunkRows:   250_000,
-		BatchRows:   100_000,
+		BatchRows:   200_000,
 		WaitTimeout: 5 * time.Minute,
 		WaitPoll:    100 * time.Millisecond,
 		DDL:         ddl.DefaultOptions(),

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,6 +17,9 @@ type worker struct {
 	ch   chconn.Conn
 	pt   Point
 	opts Options
+	// insertTime is the time spent in ClickHouse inserts of the current
+	// chunk, logged at debug level to tell a slow source from a slow sink.
+	insertTime time.Duration
 }
 
 func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chunk) error {
@@ -85,6 +89,8 @@ func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk) error {
 		return fmt.Errorf("snapshot: %s: query: %w", c, err)
 	}
 	defer rows.Close()
+	start := time.Now()
+	w.insertTime = 0
 	n := 0
 	for rows.Next() {
 		vals, err := rows.Values()
@@ -110,6 +116,9 @@ func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk) error {
 		return err
 	}
 	w.opts.Progress.chunkDone(c.Table.Table.Name)
+	total := time.Since(start)
+	w.opts.Log.Debug("chunk done", "chunk", c.String(), "rows", n, "seconds", total.Seconds(),
+		"insert_seconds", w.insertTime.Seconds(), "read_seconds", (total - w.insertTime).Seconds())
 	return nil
 }
 
@@ -127,9 +136,11 @@ func (w *worker) flush(ctx context.Context, c Chunk, b *block) error {
 		m.setLen(rows)
 	}
 	table := c.Table.Table.Name
+	start := time.Now()
 	if err := w.ch.Insert(ctx, chconn.QuoteIdent(table), b.names, b.data); err != nil {
 		return fmt.Errorf("snapshot: %s: insert %d rows: %w", c, rows, err)
 	}
+	w.insertTime += time.Since(start)
 	if adjusted > 0 {
 		w.opts.Log.Warn("values changed by the out-of-range policy", "table", table, "values", adjusted, "policy", w.opts.DDL.Policies.OutOfRange)
 	}
