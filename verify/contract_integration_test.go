@@ -41,8 +41,8 @@ func contractChecksum(t *testing.T, pg *pgx.Conn, ch chconn.Conn) {
 	tables := readCatalog(t, pg, schema)
 	db := chDatabase(t, ch, tables)
 	contract, kv := tableNamed(t, tables, "contract"), tableNamed(t, tables, "kv")
-	load(t, pg, ch, db, contract, "", 100)
-	load(t, pg, ch, db, kv, "", 100)
+	load(t, pg, ch, db, contract, typemap.DefaultPolicies(), 100)
+	load(t, pg, ch, db, kv, typemap.DefaultPolicies(), 100)
 
 	rep := runVerify(t, pg, ch, db, tables, Options{})
 	if rep.Verdict != Equal {

@@ -270,8 +270,9 @@ func (ts *tableSQL) chDigestSQL(s segment, chBucket string) string {
 // MD5 per column, and on ClickHouse the version and the delete mark.
 func (ts *tableSQL) pgLeafSQL(s segment) string {
 	cols := []string{ts.pgKeyText()}
-	for _, k := range ts.keyCols {
-		cols = append(cols, pgIdent(ts.table.Columns[k].Name)+"::text")
+	for i, k := range ts.keyCols {
+		// Aliased: ORDER BY a name would pick this text column, not the key.
+		cols = append(cols, fmt.Sprintf("%s::text AS sluice_key%d_", pgIdent(ts.table.Columns[k].Name), i))
 	}
 	for _, n := range ts.norms {
 		cols = append(cols, "md5("+n.PG+")")

@@ -170,7 +170,8 @@ func pgRange(c Column, v, n string, p chconn.Profile, pol Policies) string {
 		if limited {
 			inner = fmt.Sprintf("least(greatest(%s, %d), %d)", n, lo, hi)
 		}
-		return fmt.Sprintf("(CASE WHEN %[1]s = 'infinity' THEN %[2]d WHEN %[1]s = '-infinity' THEN %[3]d ELSE %[4]s END)::text", v, hi, lo, inner)
+		// greatest/least skip NULLs: test for NULL first.
+		return fmt.Sprintf("(CASE WHEN %[1]s IS NULL THEN NULL WHEN %[1]s = 'infinity' THEN %[2]d WHEN %[1]s = '-infinity' THEN %[3]d ELSE %[4]s END)::text", v, hi, lo, inner)
 	case RangeNull:
 		cond := fmt.Sprintf("isfinite(%s)", v)
 		if limited {
