@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -162,8 +163,8 @@ func parseBytes(s string) (int64, error) {
 			break
 		}
 	}
-	var n float64
-	if _, err := fmt.Sscanf(s, "%g", &n); err != nil || n < 0 {
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
 		return 0, errors.New("want a size such as 1GiB, 512MB or 0")
 	}
 	return int64(n * float64(mult)), nil
