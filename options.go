@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
 	"github.com/urfave/cli/v2"
 
+	"github.com/sluice-cdc/sluice/internal/chconn"
 	"github.com/sluice-cdc/sluice/internal/exitcode"
+	"github.com/sluice-cdc/sluice/internal/secure"
 	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
@@ -120,4 +126,167 @@ func (o *policyOptions) policies() (typemap.Policies, error) {
 		return pol, exitcode.UsageError(err)
 	}
 	return pol, nil
+}
+
+// connOptions are the secure-connection flags shared by every command that
+// talks to a server: TLS and SASL for Kafka, TLS and a password file for
+// ClickHouse, a password file for PostgreSQL. resolve folds the files into
+// the command's connection strings (so every consumer of the DSN or URL
+// sees them) and builds the Kafka client security. Secrets come from the
+// environment or files; no flag has a secret default, so --help never
+// shows one.
+type connOptions struct {
+	pgDSN          *string
+	pgPasswordFile string
+
+	chURL          *string
+	chPassword     string
+	chPasswordFile string
+	chTLS          secure.TLSFiles
+
+	kafkaOn           bool
+	kafka             secure.Kafka
+	kafkaPasswordFile string
+	// kafkaSec is built by resolve: the TLS config and SASL mechanism of
+	// the consumer, the group and the dead-letter producer.
+	kafkaSec secure.KafkaSecurity
+}
+
+// flags returns the extra flags for the servers the command uses: pgDSN
+// and chURL are the destinations of its --pg-dsn and --clickhouse-url
+// (nil: not used), kafka whether it reads Kafka.
+func (c *connOptions) flags(pgDSN, chURL *string, kafka bool) []cli.Flag {
+	env := func(n string) []string { return []string{"SLUICE_" + n} }
+	var flags []cli.Flag
+	if pgDSN != nil {
+		c.pgDSN = pgDSN
+		flags = append(flags,
+			&cli.StringFlag{Name: "pg-password-file", EnvVars: env("PG_PASSWORD_FILE"), Destination: &c.pgPasswordFile,
+				Usage: "read the PostgreSQL password from this file (overrides the DSN's; PGPASSWORD and PGPASSFILE work too)"},
+		)
+	}
+	if chURL != nil {
+		c.chURL = chURL
+		flags = append(flags,
+			&cli.StringFlag{Name: "clickhouse-password", EnvVars: env("CLICKHOUSE_PASSWORD"), Destination: &c.chPassword,
+				Usage: "ClickHouse password (prefer the environment variable or --clickhouse-password-file; overrides the URL's)"},
+			&cli.StringFlag{Name: "clickhouse-password-file", EnvVars: env("CLICKHOUSE_PASSWORD_FILE"), Destination: &c.chPasswordFile,
+				Usage: "read the ClickHouse password from this file (overrides the URL's)"},
+			&cli.StringFlag{Name: "clickhouse-tls-ca-file", EnvVars: env("CLICKHOUSE_TLS_CA_FILE"), Destination: &c.chTLS.CAFile,
+				Usage: "PEM CA certificates that sign ClickHouse's certificate (implies TLS, like ?secure=true in the URL)"},
+			&cli.StringFlag{Name: "clickhouse-tls-cert-file", EnvVars: env("CLICKHOUSE_TLS_CERT_FILE"), Destination: &c.chTLS.CertFile,
+				Usage: "client certificate (PEM) for ClickHouse, with --clickhouse-tls-key-file"},
+			&cli.StringFlag{Name: "clickhouse-tls-key-file", EnvVars: env("CLICKHOUSE_TLS_KEY_FILE"), Destination: &c.chTLS.KeyFile,
+				Usage: "client private key (PEM) for ClickHouse"},
+			&cli.StringFlag{Name: "clickhouse-tls-server-name", EnvVars: env("CLICKHOUSE_TLS_SERVER_NAME"), Destination: &c.chTLS.ServerName,
+				Usage: "name ClickHouse's certificate must carry (default: the URL's host)"},
+			&cli.BoolFlag{Name: "clickhouse-tls-insecure-skip-verify", EnvVars: env("CLICKHOUSE_TLS_INSECURE_SKIP_VERIFY"), Destination: &c.chTLS.InsecureSkipVerify,
+				Usage: "accept any ClickHouse certificate (testing only; logs a warning)"},
+		)
+	}
+	if kafka {
+		c.kafkaOn = true
+		flags = append(flags,
+			&cli.BoolFlag{Name: "kafka-tls", EnvVars: env("KAFKA_TLS"), Destination: &c.kafka.TLS,
+				Usage: "connect to Kafka with TLS (implied by any --kafka-tls-* flag)"},
+			&cli.StringFlag{Name: "kafka-tls-ca-file", EnvVars: env("KAFKA_TLS_CA_FILE"), Destination: &c.kafka.CAFile,
+				Usage: "PEM CA certificates that sign the brokers' certificates (default: the system roots)"},
+			&cli.StringFlag{Name: "kafka-tls-cert-file", EnvVars: env("KAFKA_TLS_CERT_FILE"), Destination: &c.kafka.CertFile,
+				Usage: "client certificate (PEM) for Kafka (mutual TLS), with --kafka-tls-key-file"},
+			&cli.StringFlag{Name: "kafka-tls-key-file", EnvVars: env("KAFKA_TLS_KEY_FILE"), Destination: &c.kafka.KeyFile,
+				Usage: "client private key (PEM) for Kafka"},
+			&cli.StringFlag{Name: "kafka-tls-server-name", EnvVars: env("KAFKA_TLS_SERVER_NAME"), Destination: &c.kafka.ServerName,
+				Usage: "name the brokers' certificates must carry (default: each broker's host)"},
+			&cli.BoolFlag{Name: "kafka-tls-insecure-skip-verify", EnvVars: env("KAFKA_TLS_INSECURE_SKIP_VERIFY"), Destination: &c.kafka.InsecureSkipVerify,
+				Usage: "accept any broker certificate (testing only; logs a warning)"},
+			&cli.StringFlag{Name: "kafka-sasl-mechanism", EnvVars: env("KAFKA_SASL_MECHANISM"), Destination: &c.kafka.SASLMechanism,
+				Usage: "SASL mechanism: plain, scram-sha-256 or scram-sha-512 (default: no SASL)"},
+			&cli.StringFlag{Name: "kafka-sasl-username", EnvVars: env("KAFKA_SASL_USERNAME"), Destination: &c.kafka.Username,
+				Usage: "SASL user name"},
+			&cli.StringFlag{Name: "kafka-sasl-password", EnvVars: env("KAFKA_SASL_PASSWORD"), Destination: &c.kafka.Password,
+				Usage: "SASL password (prefer the environment variable or --kafka-sasl-password-file)"},
+			&cli.StringFlag{Name: "kafka-sasl-password-file", EnvVars: env("KAFKA_SASL_PASSWORD_FILE"), Destination: &c.kafkaPasswordFile,
+				Usage: "read the SASL password from this file (overrides --kafka-sasl-password)"},
+		)
+	}
+	return flags
+}
+
+// resolve reads the secret files, folds them into the command's DSN and
+// URL and builds the Kafka security. Mistakes are usage errors (exit 2);
+// messages name files, never their content.
+func (c *connOptions) resolve(log *slog.Logger) error {
+	if c.pgDSN != nil && c.pgPasswordFile != "" {
+		pw, err := secure.ReadSecretFile("pg-password-file", c.pgPasswordFile)
+		if err != nil {
+			return exitcode.UsageError(err)
+		}
+		if *c.pgDSN, err = secure.PostgresDSNWithPassword(*c.pgDSN, pw); err != nil {
+			return exitcode.UsageError(fmt.Errorf("--pg-dsn: %w", err))
+		}
+	}
+	if c.chURL != nil {
+		opts := chconn.URLOptions{Password: c.chPassword, TLS: c.chTLS}
+		if c.chPasswordFile != "" {
+			pw, err := secure.ReadSecretFile("clickhouse-password-file", c.chPasswordFile)
+			if err != nil {
+				return exitcode.UsageError(err)
+			}
+			opts.Password = pw
+		}
+		u, err := chconn.WithOptions(*c.chURL, opts)
+		if err != nil {
+			return exitcode.UsageError(err)
+		}
+		*c.chURL = u
+		if t, err := chconn.ParseURL(u); err == nil && t.TLS.InsecureSkipVerify && log != nil {
+			log.Warn("ClickHouse TLS certificate verification is OFF (--clickhouse-tls-insecure-skip-verify): anyone on the path can read the password and the data", "server", t.Addr)
+		}
+	}
+	if c.kafkaOn {
+		if c.kafkaPasswordFile != "" {
+			pw, err := secure.ReadSecretFile("kafka-sasl-password-file", c.kafkaPasswordFile)
+			if err != nil {
+				return exitcode.UsageError(err)
+			}
+			c.kafka.Password = pw
+		}
+		sec, err := c.kafka.Build()
+		if err != nil {
+			return exitcode.UsageError(err)
+		}
+		c.kafkaSec = sec
+		if c.kafka.InsecureSkipVerify && log != nil {
+			log.Warn("Kafka TLS certificate verification is OFF (--kafka-tls-insecure-skip-verify): anyone on the path can read the credentials and the data")
+		}
+		if sec.SASL != nil && sec.TLS == nil && strings.EqualFold(c.kafka.SASLMechanism, secure.SASLPlain) && log != nil {
+			log.Warn("SASL PLAIN without TLS sends the Kafka password in clear text; add --kafka-tls")
+		}
+	}
+	return nil
+}
+
+// kafkaDialer is the Dialer of the consumer group (TLS and SASL included).
+func (c *connOptions) kafkaDialer(timeout time.Duration) *kafka.Dialer {
+	return c.kafkaSec.Dialer(timeout, "sluice")
+}
+
+// kafkaTransport carries Client and Writer requests (TLS and SASL included).
+func (c *connOptions) kafkaTransport(timeout time.Duration) *kafka.Transport {
+	return c.kafkaSec.Transport(timeout, "sluice")
+}
+
+// pgConnect opens one PostgreSQL connection; a failure names the server and
+// the cause and exits 4.
+func pgConnect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx masks the password in parse errors, but print only our form.
+		return nil, exitcode.UsageError(fmt.Errorf("--pg-dsn %s: cannot parse", secure.RedactDSN(dsn)))
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, secure.Unavailable("PostgreSQL", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), err)
+	}
+	return conn, nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 // DrainPlan is step 1 of a run: where the group stands on every partition
@@ -142,7 +144,10 @@ func resolveTopics(ctx context.Context, client *kafka.Client, cfg Config) (map[s
 	}
 	md, err := client.Metadata(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("kafka metadata from broker %s: %w", strings.Join(cfg.Brokers, ","), err)
+		// The first request of a run: a refused connection, a failed TLS
+		// handshake or SASL authentication shows here, named and marked
+		// with exit code 4.
+		return nil, secure.Unavailable("Kafka", strings.Join(cfg.Brokers, ","), fmt.Errorf("kafka metadata from broker %s: %w", strings.Join(cfg.Brokers, ","), err))
 	}
 	return selectTopics(md.Topics, cfg.Topics, cfg.TopicPattern)
 }

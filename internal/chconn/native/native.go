@@ -4,7 +4,6 @@ package native
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"reflect"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 // Conn is a native-protocol connection.
@@ -24,6 +24,10 @@ type Conn struct {
 var _ chconn.Conn = (*Conn)(nil)
 
 // Open connects, reads version() once and derives the capability profile.
+// With secure=true (or any TLS parameter) the native protocol runs over TLS,
+// verified against tls_ca_file (default: the system roots). A failure to
+// connect, to complete the TLS handshake or to authenticate is a
+// *secure.ConnError naming the server and the cause, marked with exit code 4.
 func Open(ctx context.Context, rawURL string) (*Conn, error) {
 	t, err := chconn.ParseURL(rawURL)
 	if err != nil {
@@ -35,17 +39,19 @@ func Open(ctx context.Context, rawURL string) (*Conn, error) {
 		DialTimeout: t.DialTimeout,
 	}
 	if t.Secure {
-		opts.TLS = &tls.Config{}
+		if opts.TLS, err = t.TLS.Config("clickhouse-tls"); err != nil {
+			return nil, fmt.Errorf("chconn: %w", err)
+		}
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("chconn: open %s: %w", t, err)
+		return nil, secure.Unavailable("ClickHouse", t.Addr, err)
 	}
 	c := &Conn{conn: conn, target: t}
 	var version string
 	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("chconn: %s: read version: %w", t, err)
+		return nil, secure.Unavailable("ClickHouse", t.Addr, err)
 	}
 	if c.profile, err = chconn.ProfileForString(version); err != nil {
 		conn.Close()
