@@ -88,8 +88,8 @@ func TestStatusFreshness(t *testing.T) {
 	if ts.Version != 4294967396 || FormatLSN(ts.Version) != "1/64" {
 		t.Errorf("version %d (%s)", ts.Version, FormatLSN(ts.Version))
 	}
-	if time.Duration(ts.Behind) != 3*time.Second || time.Duration(*ts.Age) != 5*time.Second {
-		t.Errorf("behind %s, age %s", time.Duration(ts.Behind), time.Duration(*ts.Age))
+	if time.Duration(*ts.Behind) != 3*time.Second || time.Duration(*ts.Age) != 5*time.Second {
+		t.Errorf("behind %s, age %s", time.Duration(*ts.Behind), time.Duration(*ts.Age))
 	}
 	r := &StatusReport{At: at, Tables: []TableStatus{ts}, Slot: &SlotStatus{Name: "s", LagBytes: 2048}}
 	r.evaluate(Thresholds{MaxLag: 10, MaxAge: time.Second, MaxSlotLag: 1024})

@@ -83,7 +83,8 @@ type TableStatus struct {
 	Time    *time.Time `json:"clickhouse_time"`
 	// Behind is SourceTime - Time, never negative: how far ClickHouse is
 	// behind the source. A quiet table is 0 behind, however old its data.
-	Behind Seconds `json:"behind_seconds"`
+	// Nil when either side has no change (an empty ClickHouse table).
+	Behind *Seconds `json:"behind_seconds"`
 	// Age is At - Time: how old ClickHouse's newest change is.
 	Age *Seconds `json:"age_seconds"`
 	// ConsumedPerSecond and ProducedPerSecond are the rates of the
@@ -343,8 +344,9 @@ func (t *TableStatus) fromClickHouse(row []string, at time.Time) {
 	t.Time = &ct
 	age := Seconds(at.Sub(ct))
 	t.Age = &age
-	if t.SourceTime != nil && t.SourceTime.After(ct) {
-		t.Behind = Seconds(t.SourceTime.Sub(ct))
+	if t.SourceTime != nil {
+		behind := Seconds(max(0, t.SourceTime.Sub(ct)))
+		t.Behind = &behind
 	}
 }
 
@@ -378,9 +380,9 @@ func (r *StatusReport) evaluate(th Thresholds) {
 		if th.MaxLag > 0 && t.Lag > th.MaxLag {
 			r.Breaches = append(r.Breaches, fmt.Sprintf("%s: Kafka lag %d messages > %d", t.Table, t.Lag, th.MaxLag))
 		}
-		if th.MaxAge > 0 && time.Duration(t.Behind) > th.MaxAge {
+		if th.MaxAge > 0 && t.Behind != nil && time.Duration(*t.Behind) > th.MaxAge {
 			r.Breaches = append(r.Breaches, fmt.Sprintf("%s: ClickHouse %s behind the source > %s", t.Table,
-				time.Duration(t.Behind).Round(time.Millisecond), th.MaxAge))
+				time.Duration(*t.Behind).Round(time.Millisecond), th.MaxAge))
 		}
 	}
 	if th.MaxSlotLag > 0 && r.Slot != nil && r.Slot.LagBytes > th.MaxSlotLag {

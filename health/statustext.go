@@ -39,14 +39,17 @@ func (r *StatusReport) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, t := range r.Tables {
-		version, when, age := "-", "-", "-"
+		version, when, age, behind := "-", "-", "-", "-"
 		if t.Time != nil {
 			version = FormatLSN(t.Version)
 			when = t.Time.Format("2006-01-02 15:04:05.000")
 			age = shortDuration(time.Duration(*t.Age))
 		}
+		if t.Behind != nil {
+			behind = shortDuration(time.Duration(*t.Behind))
+		}
 		line := fmt.Sprintf("%s\t%s\t%d\t%d/%d\t%d\t%s\t%s\t%s\t%s", t.Table, t.Topic, t.Lag, t.Committed, t.End,
-			t.Rows, version, when, shortDuration(time.Duration(t.Behind)), age)
+			t.Rows, version, when, behind, age)
 		if rates && t.ConsumedPerSecond != nil {
 			line += fmt.Sprintf("\t%.1f\t%.1f", *t.ProducedPerSecond, *t.ConsumedPerSecond)
 		}
