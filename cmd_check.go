@@ -30,11 +30,12 @@ type pipelineOptions struct {
 	tableMap          cli.StringSlice
 	output            string
 	timeout           time.Duration
+	conn              connOptions
 }
 
 func (o *pipelineOptions) flags() []cli.Flag {
 	env := func(n string) []string { return []string{"SLUICE_" + n} }
-	return []cli.Flag{
+	return append([]cli.Flag{
 		postgresFlag(&o.pgDSN),
 		kafkaFlag(&o.brokers),
 		clickhouseFlag(&o.chURL),
@@ -48,12 +49,16 @@ func (o *pipelineOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "table-map", EnvVars: env("TABLE_MAP"), Usage: "TOPIC=TABLE overrides, as given to replicate (default: the topic's last part)", Destination: &o.tableMap},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", EnvVars: env("OUTPUT"), Usage: "text or json", Destination: &o.output},
 		&cli.DurationFlag{Name: "timeout", Value: health.DefaultTimeout, Usage: "bound on each server round trip", Destination: &o.timeout},
-	}
+	}, o.conn.flags(&o.pgDSN, &o.chURL, true)...)
 }
 
 // config validates the shared flags into a health.Config.
 func (o *pipelineOptions) config(g *globalOptions) (health.Config, error) {
+	if err := o.conn.resolve(g.log); err != nil {
+		return health.Config{}, err
+	}
 	cfg := health.Config{
+		Kafka:       o.conn.kafkaSec,
 		PostgresDSN: o.pgDSN, ClickHouseURL: o.chURL, ConnectURL: o.connectURL, Connector: o.connector,
 		Brokers: splitList(o.brokers.Value()), Group: o.group, Topics: splitList(o.topics.Value()),
 		Slot: o.slot, Publication: o.publication, Timeout: o.timeout, Logger: g.log,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/urfave/cli/v2"
 
 	"github.com/sluice-cdc/sluice/ddl"
@@ -28,6 +27,7 @@ type ddlOptions struct {
 	allowDrop       bool
 	allowTypeChange bool
 	analyticsApply  bool
+	conn            connOptions
 }
 
 func (o *ddlOptions) flags() []cli.Flag {
@@ -42,7 +42,7 @@ func (o *ddlOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "clickhouse-version", Usage: "print: generate for this server version (e.g. 18.16 or 26.7) instead of asking the server", Destination: &o.chVersion},
 		&cli.BoolFlag{Name: "allow-drop", Usage: "apply: drop ClickHouse columns that left the source", Destination: &o.allowDrop},
 		&cli.BoolFlag{Name: "allow-type-change", Usage: "apply: MODIFY COLUMN when a source type changed", Destination: &o.allowTypeChange},
-	}, o.policy.flags()...)
+	}, append(o.conn.flags(&o.pgDSN, &o.chURL, false), o.policy.flags()...)...)
 }
 
 func newDDLCommand(g *globalOptions) *cli.Command {
@@ -51,6 +51,9 @@ func newDDLCommand(g *globalOptions) *cli.Command {
 		return &cli.Command{Name: name, Usage: usage, Flags: o.flags(), Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
 				return exitcode.UsageError(fmt.Errorf("ddl %s takes no arguments, got %q", name, c.Args().First()))
+			}
+			if err := o.conn.resolve(g.log); err != nil {
+				return err
 			}
 			return action(c.Context, g, o)
 		}}
@@ -99,9 +102,9 @@ func (o *ddlOptions) readSource(ctx context.Context) ([]ddl.Table, error) {
 	if o.pgDSN == "" {
 		return nil, exitcode.UsageError(errors.New("--pg-dsn (or SLUICE_PG_DSN) is required"))
 	}
-	pg, err := pgx.Connect(ctx, o.pgDSN)
+	pg, err := pgConnect(ctx, o.pgDSN)
 	if err != nil {
-		return nil, exitcode.UnavailableError(fmt.Errorf("ddl: connect to PostgreSQL: %w", err))
+		return nil, fmt.Errorf("ddl: %w", err)
 	}
 	defer pg.Close(ctx)
 	tables, err := ddl.ReadCatalog(ctx, pg, o.schema, o.tables.Value())
@@ -235,6 +238,9 @@ func analyticsCommand(g *globalOptions, o *ddlOptions) *cli.Command {
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
 				return exitcode.UsageError(fmt.Errorf("ddl analytics takes no arguments, got %q", c.Args().First()))
+			}
+			if err := o.conn.resolve(g.log); err != nil {
+				return err
 			}
 			if o.analyticsApply {
 				return ddlAnalyticsApply(c.Context, g, o)

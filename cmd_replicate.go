@@ -45,6 +45,7 @@ type replicateOptions struct {
 	metricsPushURL  string
 	retryTimeout    time.Duration
 	policy          policyOptions
+	conn            connOptions
 }
 
 func (o *replicateOptions) flags() []cli.Flag {
@@ -69,6 +70,7 @@ func (o *replicateOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "metrics-push-url", EnvVars: env("METRICS_PUSH_URL"), Usage: "push the run's metrics to this Prometheus Pushgateway", Destination: &o.metricsPushURL},
 		&cli.DurationFlag{Name: "retry-timeout", Value: replicate.DefaultRetryTimeout, EnvVars: env("RETRY_TIMEOUT"), Usage: "give up retrying a ClickHouse write after this long", Destination: &o.retryTimeout},
 	}
+	flags = append(flags, o.conn.flags(&o.pgDSN, &o.chURL, true)...)
 	return append(flags, o.policy.flags()...)
 }
 
@@ -148,10 +150,14 @@ func newRunID() string {
 }
 
 func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) error {
+	if err := o.conn.resolve(g.log); err != nil {
+		return err
+	}
 	cfg, err := o.config()
 	if err != nil {
 		return err
 	}
+	cfg.Source.Dialer = o.conn.kafkaDialer(kafkasrc.DefaultTimeout)
 	cfg.Logger = g.log.With("command", "replicate")
 	target, err := chconn.ParseURL(o.chURL)
 	if err != nil {
@@ -164,15 +170,16 @@ func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) er
 	defer conn.Close()
 	cfg.CH, cfg.DDL.Database = conn, target.Database
 	if o.pgDSN != "" {
-		pg, err := pgx.Connect(ctx, o.pgDSN)
+		pg, err := pgConnect(ctx, o.pgDSN)
 		if err != nil {
-			return exitcode.UnavailableError(fmt.Errorf("replicate: connect to PostgreSQL: %w", err))
+			return fmt.Errorf("replicate: %w", err)
 		}
 		defer pg.Close(context.WithoutCancel(ctx))
 		cfg.Catalog = replicateCatalog{pg}
 	}
 	if o.deadLetterTopic != "" {
 		w := &kafka.Writer{Addr: kafka.TCP(cfg.Source.Brokers...), Topic: o.deadLetterTopic, RequiredAcks: kafka.RequireAll,
+			Transport: o.conn.kafkaTransport(kafkasrc.DefaultTimeout),
 			AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond}
 		defer w.Close()
 		cfg.DeadLetters = replicateDeadLetterTopic{w}

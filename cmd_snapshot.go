@@ -34,6 +34,7 @@ type snapshotOptions struct {
 	policy       policyOptions
 	output       string
 	progress     string
+	conn         connOptions
 }
 
 func (o *snapshotOptions) flags() []cli.Flag {
@@ -52,7 +53,7 @@ func (o *snapshotOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "partition", Usage: "TABLE=COLUMN monthly partition column of tables created here (as in 'sluice ddl')", Destination: &o.partitions},
 		&cli.StringFlag{Name: "output", Value: "text", EnvVars: []string{"SLUICE_OUTPUT"}, Usage: "run report on stdout: text or json", Destination: &o.output},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress lines on stderr: auto (when stderr is a terminal), always or never", Destination: &o.progress},
-	}, o.policy.flags()...)
+	}, append(o.conn.flags(&o.pgDSN, &o.chURL, false), o.policy.flags()...)...)
 }
 
 func newSnapshotCommand(g *globalOptions) *cli.Command {
@@ -112,6 +113,9 @@ func (o *snapshotOptions) libOptions(g *globalOptions, database string) (snapsho
 }
 
 func runSnapshot(ctx context.Context, g *globalOptions, o *snapshotOptions) error {
+	if err := o.conn.resolve(g.log); err != nil {
+		return err
+	}
 	target, err := chconn.ParseURL(o.chURL)
 	if err != nil {
 		return exitcode.UsageError(err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/urfave/cli/v2"
 
 	"github.com/sluice-cdc/sluice/ddl"
@@ -40,10 +39,11 @@ type verifyOptions struct {
 	numScale     int
 	outOfRange   string
 	jsonPolicy   string
+	conn         connOptions
 }
 
 func (o *verifyOptions) flags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		postgresFlag(&o.pgDSN),
 		clickhouseFlag(&o.chURL),
 		&cli.StringFlag{Name: "schema", Value: "public", Usage: "PostgreSQL schema to compare", Destination: &o.schema},
@@ -64,7 +64,7 @@ func (o *verifyOptions) flags() []cli.Flag {
 		&cli.IntFlag{Name: "numeric-scale", Value: 10, Usage: "Decimal scale of unconstrained numeric", Destination: &o.numScale},
 		&cli.StringFlag{Name: "out-of-range", Value: "error", Usage: "out-of-range policy the data was written with: error, clamp or null", Destination: &o.outOfRange},
 		&cli.StringFlag{Name: "json", Value: "string", Usage: "json policy the data was written with (verify needs string)", Destination: &o.jsonPolicy},
-	}
+	}, o.conn.flags(&o.pgDSN, &o.chURL, false)...)
 }
 
 func newVerifyCommand(g *globalOptions) *cli.Command {
@@ -135,6 +135,9 @@ func (o *verifyOptions) writer() (func(io.Writer, *verify.Report) error, error) 
 }
 
 func runVerify(ctx context.Context, g *globalOptions, o *verifyOptions) error {
+	if err := o.conn.resolve(g.log); err != nil {
+		return err
+	}
 	write, err := o.writer()
 	if err != nil {
 		return err
@@ -150,9 +153,9 @@ func runVerify(ctx context.Context, g *globalOptions, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	pg, err := pgx.Connect(ctx, o.pgDSN)
+	pg, err := pgConnect(ctx, o.pgDSN)
 	if err != nil {
-		return exitcode.UnavailableError(fmt.Errorf("verify: connect to PostgreSQL: %w", err))
+		return fmt.Errorf("verify: %w", err)
 	}
 	defer pg.Close(context.Background())
 	ch, err := native.Open(ctx, o.chURL)

@@ -150,6 +150,7 @@ type connOptions struct {
 	// kafkaSec is built by resolve: the TLS config and SASL mechanism of
 	// the consumer, the group and the dead-letter producer.
 	kafkaSec secure.KafkaSecurity
+	resolved bool
 }
 
 // flags returns the extra flags for the servers the command uses: pgDSN
@@ -216,6 +217,10 @@ func (c *connOptions) flags(pgDSN, chURL *string, kafka bool) []cli.Flag {
 // URL and builds the Kafka security. Mistakes are usage errors (exit 2);
 // messages name files, never their content.
 func (c *connOptions) resolve(log *slog.Logger) error {
+	if c.resolved {
+		return nil
+	}
+	c.resolved = true
 	if c.pgDSN != nil && c.pgPasswordFile != "" {
 		pw, err := secure.ReadSecretFile("pg-password-file", c.pgPasswordFile)
 		if err != nil {

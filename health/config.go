@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-cdc/sluice/ddl"
 	"github.com/sluice-cdc/sluice/internal/debezium"
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 // Config names the pipeline's parts. Empty fields are not checked, unless
@@ -28,6 +29,8 @@ type Config struct {
 	Group        string
 	Topics       []string
 	TopicPattern *regexp.Regexp
+	// Kafka is the TLS and SASL of every Kafka connection (zero: plaintext).
+	Kafka secure.KafkaSecurity
 
 	ConnectURL string
 	Connector  string

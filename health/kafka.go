@@ -12,7 +12,7 @@ import (
 )
 
 func newKafkaClient(cfg Config) (*kafka.Client, func()) {
-	tr := &kafka.Transport{DialTimeout: cfg.Timeout, ClientID: "sluice-check"}
+	tr := cfg.Kafka.Transport(cfg.Timeout, "sluice-check")
 	return &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: cfg.Timeout, Transport: tr}, tr.CloseIdleConnections
 }
 
@@ -85,7 +85,8 @@ func groupItem(ctx context.Context, cfg Config, topics []string) Item {
 	if len(topics) == 0 {
 		return item(Kafka, "group", cfg.Group, Skip, "no topic to read offsets on", "")
 	}
-	plan, err := kafkasrc.Plan(ctx, kafkasrc.Config{Brokers: cfg.Brokers, GroupID: cfg.Group, Topics: topics, Timeout: cfg.Timeout})
+	plan, err := kafkasrc.Plan(ctx, kafkasrc.Config{Brokers: cfg.Brokers, GroupID: cfg.Group, Topics: topics, Timeout: cfg.Timeout,
+		Dialer: cfg.Kafka.Dialer(cfg.Timeout, "sluice-check")})
 	if err != nil {
 		return item(Kafka, "group", cfg.Group, Fail, err.Error(), "check the broker's log and the group's ACLs")
 	}

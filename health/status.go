@@ -192,7 +192,8 @@ func kafkaStatus(ctx context.Context, cfg Config) ([]TableStatus, error) {
 	if len(found) == 0 {
 		return nil, errors.Join(append(errs, errors.New("kafka: no topic found"))...)
 	}
-	plan, err := kafkasrc.Plan(ctx, kafkasrc.Config{Brokers: cfg.Brokers, GroupID: cfg.Group, Topics: found, Timeout: cfg.Timeout})
+	plan, err := kafkasrc.Plan(ctx, kafkasrc.Config{Brokers: cfg.Brokers, GroupID: cfg.Group, Topics: found, Timeout: cfg.Timeout,
+		Dialer: cfg.Kafka.Dialer(cfg.Timeout, "sluice-check")})
 	if err != nil {
 		return nil, errors.Join(append(errs, err)...)
 	}
