@@ -309,6 +309,17 @@ func buildSluice(t *testing.T) string {
 	return bin
 }
 
+// windowArgs makes every batch a write and a commit of its own when the
+// command has a flush-window flag (rows of several batches written and
+// committed together): the crash tests need many commits per run.
+func (e *e2e) windowArgs() []string {
+	out, _ := exec.Command(e.bin, "replicate", "--help").CombinedOutput()
+	if strings.Contains(string(out), "--flush-rows") {
+		return []string{"--flush-rows", "300"}
+	}
+	return nil
+}
+
 // args are the command line of one run on the test's topics, group and
 // database; extra flags are appended.
 func (e *e2e) args(extra ...string) []string {

@@ -123,7 +123,8 @@ func sigkillTest(t *testing.T, shapeName string) {
 	}
 	t.Logf("backlog: %d messages in %d partitions", sum(ends), len(ends))
 	// Small batches: many commits per run, so kills land between and inside writes.
-	extra := []string{"--batch-messages", "300"}
+	extra := append([]string{"--batch-messages", "300"}, e.windowArgs()...)
+	t.Logf("flags %v", extra)
 
 	// The source keeps changing while sluice is being killed.
 	churnDone := e.churnAsync("--duration", "45", "--clients", "2", "--rate", "40")
@@ -237,7 +238,7 @@ func TestReplicateOverlappingRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("backlog: %d messages", sum(ends))
-	extra := []string{"--batch-messages", "500"}
+	extra := append([]string{"--batch-messages", "500"}, e.windowArgs()...)
 	w := e.watchOffsets(parts)
 
 	procs := []*proc{e.start(e.args(extra...)...), e.start(e.args(extra...)...)}
@@ -330,18 +331,24 @@ func TestReplicateClickHouseDown(t *testing.T) {
 	t.Cleanup(resume)
 
 	before := normalize(e.mustCommitted(parts))
-	extra := []string{"--batch-messages", "300", "--retry-timeout", "8s"}
-	p := e.start(e.args(extra...)...)
-	if !e.waitProgress(p, parts, before, 1, 90*time.Second) {
-		t.Fatalf("the run made no commit before it ended (exit %d; backlog %d): nothing to interrupt", p.code, sum(ends))
+	extra := append([]string{"--batch-messages", "300"}, e.windowArgs()...)
+	p := e.start(e.args(append(extra, "--retry-timeout", "8s")...)...)
+	// Freeze after the run's first commit; when the command holds the
+	// rows of many batches before one write and commit (flush window),
+	// freeze after 12 s anyway: mid-read or mid-write.
+	progressed := e.waitProgress(p, parts, before, 1, 12*time.Second)
+	if p.exited() {
+		r, _ := p.report()
+		t.Fatalf("the run ended before ClickHouse could be stopped (exit %d, status %s, %d messages, backlog %d): nothing to interrupt; stderr:\n%s",
+			p.code, r.Status, r.Messages, sum(ends), tail(p.stderr.String(), 20))
 	}
 	stoppedAt = time.Now()
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatalf("SIGSTOP ClickHouse %d: %v", pid, err)
 	}
 	atStop := normalize(e.mustCommitted(parts))
-	t.Logf("ClickHouse (pid %d) stopped after the run's first commit, %s into the run; committed %d of %d",
-		pid, time.Since(p.start).Round(time.Millisecond), sum(atStop), sum(ends))
+	t.Logf("ClickHouse (pid %d) stopped %s into the run (after a commit: %t); committed %d of %d",
+		pid, time.Since(p.start).Round(time.Millisecond), progressed, sum(atStop), sum(ends))
 	watchdog := time.AfterFunc(30*time.Second, resume)
 	defer watchdog.Stop()
 	hung := false
@@ -376,7 +383,7 @@ func TestReplicateClickHouseDown(t *testing.T) {
 	keys := e.checkDurable(after)
 	t.Logf("after the failed run: committed %d (was %d at the stop), %d keys below it verified in ClickHouse", sum(after), sum(atStop), keys)
 
-	counts := e.drainAndCompare(extra[:2]...)
+	counts := e.drainAndCompare(extra...)
 	t.Logf("final tables %v", counts)
 }
 
