@@ -179,8 +179,7 @@ func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) er
 	}
 	if o.deadLetterTopic != "" {
 		w := &kafka.Writer{Addr: kafka.TCP(cfg.Source.Brokers...), Topic: o.deadLetterTopic, RequiredAcks: kafka.RequireAll,
-			Transport: o.conn.kafkaTransport(kafkasrc.DefaultTimeout),
-			AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond}
+			Transport: o.conn.kafkaTransport(kafkasrc.DefaultTimeout), AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond}
 		defer w.Close()
 		cfg.DeadLetters = replicateDeadLetterTopic{w}
 	}
