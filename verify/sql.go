@@ -18,7 +18,8 @@ import (
 
 // pgHash64 is the 64-bit row hash of a text expression in PostgreSQL.
 func pgHash64(text string) string {
-	return fmt.Sprintf("('x' || left(md5(%s), 16))::bit(64)::bigint", text)
+	// The cast to bit(64) keeps the first 64 bits of the 128.
+	return fmt.Sprintf("('x' || md5(%s))::bit(64)::bigint", text)
 }
 
 // chHash64 is the same hash in ClickHouse (18.16 and 26.x).
@@ -30,7 +31,7 @@ func chHash64(text string) string {
 // used to bucket tables whose key is not a single integer column: the
 // same number on both sides, and no sign to trip over in % and /.
 func pgKeyHash(text string) string {
-	return fmt.Sprintf("('x' || left(md5(%s), 15))::bit(60)::bigint", text)
+	return fmt.Sprintf("('x' || md5(%s))::bit(60)::bigint", text)
 }
 
 func chKeyHash(text string) string {
@@ -75,6 +76,11 @@ const (
 	aliasBucket = "sluice_bucket_"
 	aliasHash   = "sluice_hash_"
 )
+
+// chSettings keeps ClickHouse from moving the WHERE into a PREWHERE,
+// which would filter (on _is_deleted) before FINAL picks the latest
+// version and could bring back a deleted row's older version.
+const chSettings = " SETTINGS optimize_move_to_prewhere = 0"
 
 // tableSQL holds the per-table expressions every query is built from.
 type tableSQL struct {
@@ -262,7 +268,7 @@ func (ts *tableSQL) pgDigestSQL(s segment, pgBucket string) string {
 }
 
 func (ts *tableSQL) chDigestSQL(s segment, chBucket string) string {
-	return fmt.Sprintf("SELECT %[1]s, count(), sum(%[2]s), groupBitXor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s FROM %[5]s%[6]s) GROUP BY %[1]s",
+	return fmt.Sprintf("SELECT %[1]s, count(), sum(%[2]s), groupBitXor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s FROM %[5]s%[6]s) GROUP BY %[1]s"+chSettings,
 		aliasBucket, aliasHash, chBucket, ts.chRowHash(), ts.chFrom, ts.chWhere(s, false))
 }
 
@@ -289,7 +295,7 @@ func (ts *tableSQL) chLeafSQL(s segment) string {
 		cols = append(cols, "lower(hex(MD5("+n.CH+")))")
 	}
 	cols = append(cols, chconn.QuoteIdent(ddl.ColVersion), chconn.QuoteIdent(ddl.ColIsDeleted))
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + ts.chFrom + ts.chWhere(s, true)
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + ts.chFrom + ts.chWhere(s, true) + chSettings
 }
 
 // Key bounds of an integer key (the root range).

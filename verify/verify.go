@@ -162,7 +162,8 @@ func verdict(tables []TableResult) Status {
 	return v
 }
 
-// Run compares every table. Per-table failures are reported in the result
+// Run compares every table. It sets TimeZone and enable_sort on the
+// PostgreSQL session. Per-table failures are reported in the result
 // (status error) and the other tables are still compared; the returned
 // error is only for failures of the whole run.
 func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, opts Options) (*Report, error) {
@@ -171,8 +172,10 @@ func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, 
 	if opts.AsOf != nil {
 		rep.AsOf = FormatLSN(*opts.AsOf)
 	}
-	// Month bounds and date literals are UTC.
-	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'"); err != nil {
+	// Month bounds and date literals are UTC. The planner expects as many
+	// segment buckets as rows and would sort them (spilling to disk) rather
+	// than hash a few hundred groups: no sorts on this session.
+	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'; SET enable_sort = off"); err != nil {
 		return nil, fmt.Errorf("verify: PostgreSQL: %w", err)
 	}
 	if err := pg.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&rep.SourceLSN); err != nil {
@@ -374,10 +377,15 @@ func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, 
 	children, pgBucket, chBucket := ts.split(s, n)
 	pgD, chD = make([]digest, len(children)), make([]digest, len(children))
 	r.Queries++
+	pgSQL, chSQL := ts.pgDigestSQL(s, pgBucket), ts.chDigestSQL(s, chBucket)
+	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sql", pgSQL, "clickhouse_sql", chSQL)
+	start := time.Now()
+	var pgTime, chTime time.Duration
 	err = both(
-		func() error { return v.pgDigests(ctx, ts.pgDigestSQL(s, pgBucket), pgD) },
-		func() error { return v.chDigests(ctx, ts.chDigestSQL(s, chBucket), chD) },
+		func() error { defer func() { pgTime = time.Since(start) }(); return v.pgDigests(ctx, pgSQL, pgD) },
+		func() error { defer func() { chTime = time.Since(start) }(); return v.chDigests(ctx, chSQL, chD) },
 	)
+	v.opts.Log.Debug("segment digests done", "table", ts.table.Name, "segment", s.String(), "postgres", pgTime, "clickhouse", chTime)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("verify: %s segment %s: %w", ts.table.Name, s, err)
 	}

@@ -18,7 +18,8 @@ import (
 //	integers           decimal text
 //	bool               0 / 1
 //	float4/8           IEEE-754 bits as lower-case big-endian hex; NaN as nan
-//	decimals, money    canonical decimal text: no trailing fractional zeros, no exponent
+//	decimals, money    scaled integer (x * 10^scale) when precision + scale <= 18, else
+//	                   canonical decimal text: no trailing fractional zeros, no exponent
 //	timestamps         epoch microseconds (timestamp without time zone: of the UTC wall clock)
 //	date               days since 1970-01-01
 //	time, interval     microseconds (interval with Debezium's 30.4375-day month)
@@ -99,10 +100,14 @@ func pgValue(c Column, v string, p chconn.Profile, pol Policies) string {
 		return fmt.Sprintf("(CASE WHEN %[1]s = 'NaN' THEN 'nan' ELSE encode(float4send(%[1]s), 'hex') END)", v)
 	case KindFloat64:
 		return fmt.Sprintf("(CASE WHEN %[1]s = 'NaN' THEN 'nan' ELSE encode(float8send(%[1]s), 'hex') END)", v)
-	case KindDecimal, KindNumeric:
+	case KindDecimal, KindNumeric, KindMoney:
+		if c.Kind() == KindMoney {
+			v += "::numeric"
+		}
+		if scale, ok := c.scaledInt(p, pol); ok {
+			return fmt.Sprintf("(%s * %s)::bigint::text", v, pow10(scale))
+		}
 		return fmt.Sprintf("trim_scale(%s)::text", v)
-	case KindMoney:
-		return fmt.Sprintf("trim_scale(%s::numeric)::text", v)
 	case KindUUID:
 		return v + "::text"
 	case KindBytes:
@@ -114,10 +119,37 @@ func pgValue(c Column, v string, p chconn.Profile, pol Policies) string {
 	case KindInterval:
 		return pgIntervalMicros(v)
 	case KindTimestamp, KindTimestampTZ:
-		return pgRange(c, v, fmt.Sprintf("(extract(epoch from %s) * 1000000)::bigint", v), p, pol)
+		return pgRange(c, v, pgEpochMicros(c, v), p, pol)
 	}
 	return v + "::text"
 }
+
+// pgEpochMicros is a timestamp as epoch microseconds. extract(epoch)
+// computes in numeric, which costs more than the md5 of the row; the float8
+// date_part is exact after rounding while |µs| < 2^51, so it serves
+// 1906-08-16 .. 2033-05-18 (±2e9 s) and extract the rest.
+func pgEpochMicros(c Column, v string) string {
+	lo, hi := "'1906-08-16 20:26:40'", "'2033-05-18 03:33:20'"
+	if c.Kind() == KindTimestampTZ {
+		lo, hi = "'1906-08-16 20:26:40+00'", "'2033-05-18 03:33:20+00'"
+	}
+	return fmt.Sprintf("(CASE WHEN %[1]s > %[2]s AND %[1]s < %[3]s THEN round(date_part('epoch', %[1]s) * 1000000)::bigint ELSE (extract(epoch from %[1]s) * 1000000)::bigint END)", v, lo, hi)
+}
+
+// scaledInt reports whether a decimal column's values are compared as
+// integers scaled by 10^scale: when it is a ClickHouse Decimal whose
+// scaled values fit Int64 (precision + scale <= 18). Integer text is
+// cheaper on both sides than trimming decimal text with a regular
+// expression, which 18.16 needs because it prints 1.5 as 1.50.
+func (c Column) scaledInt(p chconn.Profile, pol Policies) (int, bool) {
+	prec, scale, ok := c.decimalShape(p, pol)
+	if !ok || scale < 0 || prec+scale > 18 {
+		return 0, false
+	}
+	return scale, true
+}
+
+func pow10(n int) string { return "1" + strings.Repeat("0", n) }
 
 // pgText is the text PostgreSQL holds for a text-like value, as the
 // writers store it: char(n) keeps its padding (a cast to text would trim
@@ -202,6 +234,9 @@ func chValue(c Column, v string, p chconn.Profile, pol Policies) string {
 	case KindDecimal, KindNumeric, KindMoney:
 		if _, _, ok := c.decimalShape(p, pol); !ok {
 			return v // already canonical text (string policy)
+		}
+		if scale, ok := c.scaledInt(p, pol); ok {
+			return fmt.Sprintf("toString(toInt64(toDecimal64(%s, %d) * %s))", v, scale, pow10(scale))
 		}
 		// 18.16 prints Decimal(12,2) 1.5 as 1.50, 26.x as 1.5: trim both.
 		return fmt.Sprintf(`replaceRegexpOne(toString(%s), '(\\.[0-9]*[1-9])0+$|\\.0+$', '\\1')`, v)
