@@ -28,6 +28,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sluice-cdc/sluice/internal/chconn/native"
+	"github.com/sluice-cdc/sluice/internal/kafkasrc"
 	"github.com/sluice-cdc/sluice/internal/secure"
 	"github.com/sluice-cdc/sluice/internal/testenv"
 )
@@ -231,6 +232,20 @@ func copyTopic(t *testing.T, e secureEnv, from, to string) int {
 			t.Fatalf("write %s to the secure Kafka: %v", to, err)
 		}
 		time.Sleep(500 * time.Millisecond) // auto-created topic: leader not yet elected
+	}
+	// On a fresh cluster the first group request creates __consumer_offsets;
+	// wait until the coordinator answers so that the runs below do not race it.
+	sec := e.kafkaSecurity(t, secure.SASLScramSHA512)
+	for i := 0; ; i++ {
+		_, err := kafkasrc.Plan(ctx, kafkasrc.Config{Brokers: []string{e.kafka}, GroupID: "sec-warmup", Topics: []string{to},
+			Dialer: sec.Dialer(10*time.Second, "sluice-test")})
+		if err == nil {
+			break
+		}
+		if i == 40 {
+			t.Fatalf("secure Kafka group coordinator: %v", err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	return len(msgs)
 }
