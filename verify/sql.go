@@ -107,6 +107,9 @@ func newTableSQL(t ddl.Table, chDatabase string, p chconn.Profile, pol typemap.P
 		chFrom: chconn.QuoteIdent(chDatabase) + "." + chconn.QuoteIdent(t.Name) + " FINAL",
 	}
 	for _, c := range t.Columns {
+		if strings.HasPrefix(c.Name, "sluice_") && strings.HasSuffix(c.Name, "_") {
+			return nil, fmt.Errorf("verify: table %s: column %s uses a name verify reserves for its own aliases", t.Name, c.Name)
+		}
 		n, err := typemap.NormExprs(c, pgIdent(c.Name), chconn.QuoteIdent(c.Name), p, pol)
 		if err != nil {
 			return nil, fmt.Errorf("verify: table %s: %w", t.Name, err)
