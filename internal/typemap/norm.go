@@ -2,7 +2,6 @@ package typemap
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
@@ -253,17 +252,4 @@ func chValue(c Column, v string, p chconn.Profile, pol Policies) string {
 		return "toString(" + v + ")"
 	}
 	return "toString(" + v + ")"
-}
-
-// StripLengthPrefix turns a normalized text-like value back into its text
-// for display ("5:hello" -> "hello"); other forms are returned unchanged.
-func StripLengthPrefix(s string) string {
-	i := strings.IndexByte(s, ':')
-	if i <= 0 {
-		return s
-	}
-	if _, err := strconv.Atoi(s[:i]); err != nil {
-		return s
-	}
-	return s[i+1:]
 }

@@ -46,11 +46,3 @@ func TestNormDecimalForms(t *testing.T) {
 		t.Errorf("numeric as trimmed text: %s / %s", n.PG, n.CH)
 	}
 }
-
-func TestStripLengthPrefix(t *testing.T) {
-	for in, want := range map[string]string{"5:hello": "hello", "0:": "", "42": "42", `\N`: `\N`, "x:y": "x:y", "3:a:b": "a:b"} {
-		if got := StripLengthPrefix(in); got != want {
-			t.Errorf("StripLengthPrefix(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
