@@ -247,6 +247,8 @@ INSERT INTO contract VALUES
  (5, 1, 2, 3, true, 3.4028235e38, 1e-300, 100.00, 12345678901234567890.123, 0, 'b', 'a', 'x', 'y|z', NULL,
   'null', '"s"', '\x7c', '2149-06-06', '23:59:59.999999', '2299-12-31 23:59:59.999999', '2025-12-31 23:59:59.999999+00', '0',
   'ok', '192.168.1.2/24', '192.168.1.0/24', '{NULL,""}', '{NULL}', '{0.01}', '{NULL}', '{NULL}');
+CREATE TABLE wide (id bigint PRIMARY KEY, v text);
+INSERT INTO wide VALUES (-9223372036854775808, 'min'), (0, 'zero'), (9223372036854775807, 'max');
 CREATE TABLE kv (k text, n int, v text, PRIMARY KEY (k, n));
 INSERT INTO kv SELECT 'key ' || (g % 50), g, CASE WHEN g % 3 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 3000) g;
 `

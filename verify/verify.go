@@ -44,9 +44,10 @@ type Options struct {
 	// version (_version, the LSN of its last change) is later than AsOf
 	// changed after the compared point and is reported as in flight.
 	AsOf *uint64
-	// LagWait, when positive, re-reads the differing keys after this wait
-	// and keeps as differences only those that still differ: replication
-	// lag settles, real differences stay.
+	// LagWait, when positive, re-reads the differing keys once ClickHouse
+	// holds a change at or past the source LSN of the start (at most after
+	// LagWait) and keeps as differences only those that still differ:
+	// replication lag settles, real differences stay.
 	LagWait time.Duration
 	// Months, when given, compares each table per calendar month (UTC,
 	// YYYY-MM) of its partition column; PerMonth compares every month
@@ -182,6 +183,7 @@ func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, 
 		return nil, fmt.Errorf("verify: PostgreSQL: read the current LSN: %w", err)
 	}
 	v := &verifier{pg: pg, ch: ch, opts: opts}
+	v.sourceLSN, _ = ParseLSN(rep.SourceLSN)
 	for _, t := range tables {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -194,9 +196,10 @@ func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, 
 }
 
 type verifier struct {
-	pg   *pgx.Conn
-	ch   chconn.Conn
-	opts Options
+	pg        *pgx.Conn
+	ch        chconn.Conn
+	opts      Options
+	sourceLSN uint64 // pg_current_wal_lsn() at the start
 }
 
 // table compares one table, per month when asked.
@@ -328,6 +331,11 @@ func (v *verifier) root(ctx context.Context, ts *tableSQL) (segment, bool, error
 		if err := widen(chRows[0][1], chRows[0][2]); err != nil {
 			return segment{}, false, err
 		}
+	}
+	if have && (hi-lo < 0 || hi == 1<<63-1) {
+		// The range does not fit int64 arithmetic: bucket by key hash.
+		ts.intKey = false
+		return segment{mod: 1}, false, nil
 	}
 	return segment{lo: lo, hi: hi + 1}, !have, nil
 }
@@ -609,10 +617,8 @@ func (v *verifier) settle(ctx context.Context, ts *tableSQL, leaves []segment, r
 	}
 	v.opts.Log.Info("differences found; waiting for replication lag before re-checking them",
 		"table", r.Name(), "diffs", len(r.Diffs), "wait", v.opts.LagWait)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(v.opts.LagWait):
+	if err := v.waitForReplication(ctx, ts); err != nil {
+		return err
 	}
 	still := map[string]Diff{}
 	for _, s := range leaves {
@@ -635,6 +641,32 @@ func (v *verifier) settle(ctx context.Context, ts *tableSQL, leaves []segment, r
 	}
 	r.Diffs = keep
 	return nil
+}
+
+// waitForReplication waits until the ClickHouse table holds a change at
+// or past the source LSN read when the run started (replication has
+// caught up with the compared point), polling each second, or until
+// LagWait has passed: a table without recent writes never gets there.
+func (v *verifier) waitForReplication(ctx context.Context, ts *tableSQL) error {
+	deadline := time.Now().Add(v.opts.LagWait)
+	q := fmt.Sprintf("SELECT toString(max(%s)) FROM %s", chconn.QuoteIdent(ddl.ColVersion), strings.TrimSuffix(ts.chFrom, " FINAL"))
+	for {
+		if rows, err := v.ch.Query(ctx, q); err == nil && len(rows) == 1 && v.sourceLSN > 0 {
+			if ver, err := strconv.ParseUint(rows[0][0], 10, 64); err == nil && ver >= v.sourceLSN {
+				v.opts.Log.Info("replication reached the compared point", "table", ts.table.Name, "clickhouse_version", FormatLSN(ver))
+				return nil
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(left, time.Second)):
+		}
+	}
 }
 
 // months lists the months to compare and returns the partition column.
