@@ -43,10 +43,11 @@ func pgSchema(t *testing.T, pg *pgx.Conn, setup string) string {
 	t.Helper()
 	ctx := context.Background()
 	schema := uniqueName("verifytest")
+	// Registered first: a failing setup must not leave the schema behind.
+	t.Cleanup(func() { pg.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE") })
 	if _, err := pg.Exec(ctx, fmt.Sprintf("CREATE SCHEMA %s; SET search_path = %s, public; %s; RESET search_path", schema, schema, setup)); err != nil {
 		t.Fatalf("PostgreSQL setup: %v", err)
 	}
-	t.Cleanup(func() { pg.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
 	return schema
 }
 
@@ -56,10 +57,10 @@ func chDatabase(t *testing.T, ch chconn.Conn, tables []ddl.Table) string {
 	t.Helper()
 	ctx := context.Background()
 	db := uniqueName("verifytest")
+	t.Cleanup(func() { ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chconn.QuoteIdent(db)) })
 	if err := ch.Exec(ctx, "CREATE DATABASE "+chconn.QuoteIdent(db)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chconn.QuoteIdent(db)) })
 	opts := ddl.DefaultOptions()
 	opts.Database = db
 	for _, tb := range tables {
