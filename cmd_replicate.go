@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -25,6 +28,11 @@ import (
 	"github.com/sluice-cdc/sluice/replicate"
 )
 
+// replicateMemoryLimit is the Go runtime's soft memory limit for replicate
+// (unless GOMEMLIMIT is set): the default flush window and Kafka batch
+// hold about 150 MB live.
+const replicateMemoryLimit = 200 << 20
+
 // replicateOptions are the flags of sluice replicate.
 type replicateOptions struct {
 	brokers         cli.StringSlice
@@ -38,12 +46,16 @@ type replicateOptions struct {
 	maxDuration     time.Duration
 	batchMessages   int
 	batchBytes      int
+	flushRows       int
+	flushBytes      int
+	flushInterval   time.Duration
 	maxDeadLetters  int
 	deadLetterTopic string
 	output          string
 	follow          bool
 	metricsPushURL  string
 	retryTimeout    time.Duration
+	cpuProfile      string
 	policy          policyOptions
 	conn            connOptions
 }
@@ -61,13 +73,17 @@ func (o *replicateOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "partition", EnvVars: env("PARTITION"), Usage: "TABLE=COLUMN monthly partition column for created tables (as in sluice ddl)", Destination: &o.partitions},
 		&cli.Int64Flag{Name: "max-messages", EnvVars: env("MAX_MESSAGES"), Usage: "stop after about this many messages (0: no bound)", Destination: &o.maxMessages},
 		&cli.DurationFlag{Name: "max-duration", EnvVars: env("MAX_DURATION"), Usage: "stop reading after this long (0: no bound)", Destination: &o.maxDuration},
-		&cli.IntFlag{Name: "batch-messages", Value: replicate.DefaultBatchMessages, EnvVars: env("BATCH_MESSAGES"), Usage: "messages per batch (one block per table per batch)", Destination: &o.batchMessages},
+		&cli.IntFlag{Name: "batch-messages", Value: replicate.DefaultBatchMessages, EnvVars: env("BATCH_MESSAGES"), Usage: "messages per Kafka read batch (bounds the raw messages in memory)", Destination: &o.batchMessages},
 		&cli.IntFlag{Name: "batch-bytes", Value: replicate.DefaultBatchBytes, EnvVars: env("BATCH_BYTES"), Usage: "message bytes per batch (bounds memory)", Destination: &o.batchBytes},
+		&cli.IntFlag{Name: "flush-rows", Value: replicate.DefaultFlushRows, EnvVars: env("FLUSH_ROWS"), Usage: "write and commit once the batches read hold this many rows (one insert per table)", Destination: &o.flushRows},
+		&cli.IntFlag{Name: "flush-bytes", Value: replicate.DefaultFlushBytes, EnvVars: env("FLUSH_BYTES"), Usage: "write and commit once the pending rows hold about this many bytes (bounds memory)", Destination: &o.flushBytes},
+		&cli.DurationFlag{Name: "flush-interval", Value: replicate.DefaultFlushInterval, EnvVars: env("FLUSH_INTERVAL"), Usage: "write and commit at least this often", Destination: &o.flushInterval},
 		&cli.IntFlag{Name: "max-dead-letters", Value: replicate.DefaultMaxDeadLetters, EnvVars: env("MAX_DEAD_LETTERS"), Usage: "stop when a run produced more dead letters than this (0: stop at the first; -1: no limit)", Destination: &o.maxDeadLetters},
 		&cli.StringFlag{Name: "dead-letter-topic", EnvVars: env("DEAD_LETTER_TOPIC"), Usage: "also send dead letters to this Kafka topic", Destination: &o.deadLetterTopic},
 		&cli.StringFlag{Name: "output", Value: "text", EnvVars: env("OUTPUT"), Usage: "run report on stdout: text or json", Destination: &o.output},
 		&cli.BoolFlag{Name: "follow", EnvVars: env("FOLLOW"), Usage: "keep replicating until SIGTERM", Destination: &o.follow},
 		&cli.StringFlag{Name: "metrics-push-url", EnvVars: env("METRICS_PUSH_URL"), Usage: "push the run's metrics to this Prometheus Pushgateway", Destination: &o.metricsPushURL},
+		&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the run to this file (go tool pprof)", Destination: &o.cpuProfile},
 		&cli.DurationFlag{Name: "retry-timeout", Value: replicate.DefaultRetryTimeout, EnvVars: env("RETRY_TIMEOUT"), Usage: "give up retrying a ClickHouse write after this long", Destination: &o.retryTimeout},
 	}
 	flags = append(flags, o.conn.flags(&o.pgDSN, &o.chURL, true)...)
@@ -125,6 +141,7 @@ func (o *replicateOptions) config() (replicate.Config, error) {
 	cfg.Source = src
 	cfg.MaxMessages, cfg.MaxDuration = o.maxMessages, o.maxDuration
 	cfg.BatchMessages, cfg.BatchBytes = o.batchMessages, o.batchBytes
+	cfg.FlushRows, cfg.FlushBytes, cfg.FlushInterval = o.flushRows, o.flushBytes, o.flushInterval
 	cfg.MaxDeadLetters, cfg.Follow, cfg.RetryTimeout = o.maxDeadLetters, o.follow, o.retryTimeout
 	cfg.RunID = newRunID()
 	return cfg, nil
@@ -182,6 +199,22 @@ func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) er
 			Transport: o.conn.kafkaTransport(kafkasrc.DefaultTimeout), AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond}
 		defer w.Close()
 		cfg.DeadLetters = replicateDeadLetterTopic{w}
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit makes the GC work harder before the heap doubles
+		// past it (GOGC alone lets a 150 MB live heap reach 300 MB).
+		debug.SetMemoryLimit(replicateMemoryLimit)
 	}
 	rep, runErr := replicate.Run(ctx, cfg)
 	if err := printReplicateReport(g, o.output, rep); err != nil && runErr == nil {

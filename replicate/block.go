@@ -44,10 +44,11 @@ type block struct {
 
 	rows     int
 	bytes    int64
+	data     int // JSON bytes of the values appended: the block's memory, roughly
 	counts   opCounts
-	touched  map[string]bool     // partition ids (YYYYMM) of the rows
-	offsets  map[string][2]int64 // topic/partition → first, last offset
-	truncate bool                // TRUNCATE TABLE before the insert
+	touched  map[string]bool        // partition ids (YYYYMM) of the rows
+	offsets  map[topicPart][2]int64 // first, last offset
+	truncate bool                   // TRUNCATE TABLE before the insert
 }
 
 // opCounts are rows per operation.
@@ -59,7 +60,7 @@ func newBlock(t *table) *block {
 		op: metaCol[string]{lit: strLit}, tsTime: metaCol[time.Time]{lit: dt3Lit}, tsMillis: metaCol[uint64]{lit: u64Lit},
 		db: metaCol[string]{lit: strLit}, src: metaCol[string]{lit: strLit},
 		eventTime: metaCol[time.Time]{lit: dtLit}, version: metaCol[uint64]{lit: u64Lit}, deleted: metaCol[uint8]{lit: u8Lit},
-		touched: map[string]bool{}, offsets: map[string][2]int64{},
+		touched: map[string]bool{}, offsets: map[topicPart][2]int64{},
 	}
 }
 
@@ -70,7 +71,7 @@ func (b *block) reset() {
 	for _, c := range []interface{ reset() }{&b.op, &b.tsTime, &b.tsMillis, &b.db, &b.src, &b.eventTime, &b.version, &b.deleted} {
 		c.reset()
 	}
-	b.rows, b.bytes, b.counts, b.truncate = 0, 0, opCounts{}, false
+	b.rows, b.bytes, b.data, b.counts, b.truncate = 0, 0, 0, opCounts{}, false
 	clear(b.touched)
 	clear(b.offsets)
 }
@@ -104,8 +105,11 @@ func (b *block) appendRow(e *event, now time.Time) error {
 			err = c.b.AppendNull()
 		case v.state == valAbsent:
 			err = c.b.AppendDebezium(zeroToken(*c), nil)
+		case v.state == valRow:
+			err = c.b.AppendCopy(v.row)
 		default:
 			err = c.b.AppendDebezium(v.raw, v.fs)
+			b.data += len(v.raw)
 		}
 		if err != nil {
 			return err
@@ -128,12 +132,27 @@ func (b *block) appendRow(e *event, now time.Time) error {
 	b.bytes += int64(len(e.msg.Value))
 	b.count(op)
 	b.notePosition(e)
-	if b.t.part >= 0 {
-		if p := partitionID(b.t.cols[b.t.part].b.Values(), b.rows-1); p != "" {
-			b.touched[p] = true
-		}
-	}
 	return nil
+}
+
+// dropPartialRow removes the values a failed appendRow left in the
+// source columns (the metadata columns are appended only on success).
+func (b *block) dropPartialRow() {
+	for i := range b.t.cols {
+		b.t.cols[i].b.Truncate(b.rows)
+	}
+}
+
+// finish notes the partitions (toYYYYMM) the block's rows fall in.
+func (b *block) finish() {
+	if b.t.part < 0 || b.rows == 0 {
+		return
+	}
+	months := map[int]bool{}
+	addMonths(b.t.cols[b.t.part].b.Values(), months)
+	for m := range months {
+		b.touched[fmt.Sprintf("%04d%02d", m/100, m%100)] = true
+	}
 }
 
 func (b *block) count(op string) {
@@ -149,8 +168,14 @@ func (b *block) count(op string) {
 	}
 }
 
+// topicPart is a Kafka partition.
+type topicPart struct {
+	topic     string
+	partition int
+}
+
 func (b *block) notePosition(e *event) {
-	k := e.msg.Topic + "/" + strconv.Itoa(e.msg.Partition)
+	k := topicPart{e.msg.Topic, e.msg.Partition}
 	r, ok := b.offsets[k]
 	if !ok {
 		r = [2]int64{e.msg.Offset, e.msg.Offset}
@@ -165,33 +190,43 @@ func (b *block) notePosition(e *event) {
 func (b *block) dedupToken() string {
 	parts := make([]string, 0, len(b.offsets))
 	for k, r := range b.offsets {
-		parts = append(parts, fmt.Sprintf("%s:%d-%d", k, r[0], r[1]))
+		parts = append(parts, fmt.Sprintf("%s/%d:%d-%d", k.topic, k.partition, r[0], r[1]))
 	}
 	sort.Strings(parts)
 	h := sha256.Sum256([]byte(b.t.name + "|" + strings.Join(parts, ",") + "|" + strconv.Itoa(b.rows)))
 	return "sluice-" + hex.EncodeToString(h[:16])
 }
 
-// partitionID is toYYYYMM of row i of the partition column's values.
-func partitionID(values any, i int) string {
-	var t time.Time
+// addMonths adds year*100+month (UTC) of every value of the partition
+// column (DateTime64 or Int64 epoch µs, nullable or not) to months.
+func addMonths(values any, months map[int]bool) {
+	last := -1
+	add := func(t time.Time) {
+		y, m, _ := t.UTC().Date()
+		if ym := y*100 + int(m); ym != last {
+			months[ym], last = true, ym
+		}
+	}
 	switch v := values.(type) {
 	case []time.Time:
-		t = v[i]
+		for _, t := range v {
+			add(t)
+		}
 	case []*time.Time:
-		if v[i] == nil {
-			return ""
+		for _, t := range v {
+			if t != nil {
+				add(*t)
+			}
 		}
-		t = *v[i]
-	case []int64: // epoch µs
-		t = time.UnixMicro(v[i])
+	case []int64:
+		for _, n := range v {
+			add(time.UnixMicro(n))
+		}
 	case []*int64:
-		if v[i] == nil {
-			return ""
+		for _, n := range v {
+			if n != nil {
+				add(time.UnixMicro(*n))
+			}
 		}
-		t = time.UnixMicro(*v[i])
-	default:
-		return ""
 	}
-	return t.UTC().Format("200601")
 }

@@ -16,6 +16,9 @@ import (
 const (
 	DefaultBatchMessages  = 10000
 	DefaultBatchBytes     = 32 << 20
+	DefaultFlushRows      = 150000
+	DefaultFlushBytes     = 48 << 20
+	DefaultFlushInterval  = 30 * time.Second
 	DefaultMaxDeadLetters = 1000
 	DefaultRetryTimeout   = 30 * time.Second
 	DefaultFollowPoll     = 2 * time.Second
@@ -52,6 +55,13 @@ type Config struct {
 
 	BatchMessages int
 	BatchBytes    int
+	// FlushRows, FlushBytes and FlushInterval bound the flush window: the
+	// batches whose rows wait in the tables' blocks (typed values; the
+	// Kafka messages are released after each batch) until they are written
+	// and committed together. FlushBytes bounds the values' JSON size.
+	FlushRows     int
+	FlushBytes    int
+	FlushInterval time.Duration
 	// MaxMessages and MaxDuration bound the run; zero means no bound.
 	MaxMessages int64
 	MaxDuration time.Duration
@@ -83,6 +93,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchBytes <= 0 {
 		c.BatchBytes = DefaultBatchBytes
+	}
+	if c.FlushRows <= 0 {
+		c.FlushRows = DefaultFlushRows
+	}
+	if c.FlushBytes <= 0 {
+		c.FlushBytes = DefaultFlushBytes
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = DefaultFlushInterval
 	}
 	if c.MaxMessages > 0 && c.MaxMessages < int64(c.BatchMessages) {
 		c.BatchMessages = int(c.MaxMessages)

@@ -4,9 +4,16 @@
 //
 // # Stages
 //
-// One Kafka batch at a time (bounded by BatchMessages and BatchBytes, which
-// bounds the memory in flight: the batch's bytes, kafkasrc's read-ahead of
-// at most 4 MB per partition, and the column blocks built from it):
+// Kafka is read one batch at a time (bounded by BatchMessages and
+// BatchBytes: the raw messages in memory, plus kafkasrc's read-ahead of at
+// most 4 MB per partition). Each batch goes through decode, fill and build
+// into the tables' pending blocks, and its messages are released. The
+// batches collect in a flush window until it holds FlushRows rows or about
+// FlushBytes of values and dead letters, FlushInterval has passed, the
+// plan is drained or a bound is reached; then write and commit run for the
+// whole window. ClickHouse 18.16 pays per insert (one part per touched
+// monthly partition, ~0.5 s under load), so one insert per table per
+// window instead of per Kafka batch is what makes replicate fast.
 //
 //  1. read: kafkasrc (design B: plan without joining, join, fetch up to the
 //     high watermark seen at plan time). A plan with no lag returns at once
@@ -16,33 +23,59 @@
 //     <table> (TableMap overrides). Tombstones, heartbeats, transaction
 //     records and logical messages are counted and skipped. A new column in
 //     a message (or a new row schema) evolves the table through ddl before
-//     anything is written; a refused change (type change, drop) stops the
-//     run with ddl's message and nothing committed.
+//     anything is written (a pending window is written and committed
+//     first, so no block mixes old and new columns); a refused change
+//     (type change, drop) stops the run with ddl's message and nothing of
+//     the batch committed.
 //  3. fill: deletes carry only the key under REPLICA IDENTITY DEFAULT and
 //     unchanged TOAST columns carry the placeholder. Every non-key column of
 //     a delete, every placeholder, and every NOT NULL column a message lacks
 //     is taken from the row's latest state: an earlier event for the key in
-//     the same batch, else the stored row (`SELECT … FROM t FINAL WHERE pk
-//     IN (…)`, one query per table per batch, 500 keys a query). The delete
-//     row therefore lands in the deleted row's partition. A delete of a row
-//     ClickHouse does not have is written only when its own image is
-//     complete (REPLICA IDENTITY FULL), else counted as deletes_without_row.
-//     A placeholder with no stored row is a dead letter (unavailable_value).
+//     the same batch, else the key's row in the pending block (an earlier
+//     batch of the window: the value is copied from that row), else the
+//     stored row (`SELECT … FROM t FINAL WHERE pk IN (…)`, one query per
+//     table per batch, 500 keys a query, only for keys that need a fill).
+//     The delete row therefore lands in the deleted row's partition. A
+//     delete of a row ClickHouse does not have is written only when its
+//     own image is complete (REPLICA IDENTITY FULL), else counted as
+//     deletes_without_row. A placeholder with no stored row is a dead
+//     letter (unavailable_value). A row that became a dead letter in build
+//     is forgotten as latest state: later batches read ClickHouse's.
+//     A truncate for a table with pending rows flushes the window first;
+//     after a pending truncate no stored row is read for that table.
 //     REPLICA IDENTITY FULL is the alternative that needs no lookup for
 //     deletes (the before image is complete); Debezium still sends the
 //     placeholder for unchanged TOAST values in updates, so the fill stays.
-//  4. build: one block per table per batch, column-oriented (typemap
-//     builders plus the metadata columns). A value that does not convert
-//     makes its message a dead letter (convert_error) and the block is
-//     rebuilt without it.
-//  5. write: TRUNCATE (op t) and the blocks, then the dead letters, each
-//     retried with exponential backoff and jitter on transient errors
-//     only, within RetryTimeout; inserts carry an insert_deduplication_token
-//     derived from the table and the Kafka ranges of the block when the
-//     server supports it (22.2+).
-//  6. commit: only after every block and dead letter of the batch is
-//     written. A failure anywhere before leaves the batch uncommitted; the
-//     next run re-reads it, and the rows collapse by _version under FINAL.
+//  4. build: rows are appended to one block per table, column-oriented
+//     (typemap builders plus the metadata columns). A value that does not
+//     convert makes its message a dead letter (convert_error): the values
+//     of that row already appended are truncated away.
+//  5. write (per window): TRUNCATE (op t) and the blocks, then the dead
+//     letters, each retried with exponential backoff and jitter on
+//     transient errors only, within RetryTimeout; inserts carry an
+//     insert_deduplication_token derived from the table and the Kafka
+//     ranges of the block when the server supports it (22.2+). A block is
+//     sent as several data blocks of 8192 rows within one INSERT (bounded
+//     client buffers; the server squashes them into the same parts).
+//  6. commit: only after every block and dead letter of the window is
+//     written, the offsets of the window's last batch, which cover every
+//     batch of the window. A failure anywhere before leaves the window
+//     uncommitted; the next run re-reads it, and the rows collapse by
+//     _version under FINAL. SIGTERM: the window in hand is written and
+//     committed (within ShutdownTimeout), then the run stops.
+//
+// Everything runs in one goroutine; there is no concurrency to order.
+//
+// # Performance (1M-event shop backlog, 2.5 GB, 18.16, shared 2-core machine)
+//
+// Measured with scripts/bench/gen's copies of the shop topics (see the
+// commit messages for the figures of each step). Before: the block was
+// rebuilt from scratch for every dead letter (quadratic: 88% of CPU with
+// the shop's pre-1970 birth dates on 18.16) and every 10000-message batch
+// made 5 inserts of ~19 parts each. After: rows are truncated, not
+// rebuilt; nullable builders keep values in place (no allocation per
+// value); one insert per table per flush window; the Go memory limit is
+// set to 200 MB (GOMEMLIMIT overrides) so the heap stays under 300 MB RSS.
 //
 // # Versions
 //

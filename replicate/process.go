@@ -28,9 +28,12 @@ type written struct {
 	truncate bool
 }
 
-// process runs decode/route, fill, build and write for one batch. Nothing
-// is committed here.
-func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) (*batchResult, error) {
+// process runs decode/route, fill and build for one batch, adding its
+// rows to the tables' pending blocks and the batch to the flush window.
+// Nothing is written or committed here, except that a window that must not
+// be mixed with this batch (a table evolves, a table is truncated) is
+// flushed first.
+func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) error {
 	var (
 		res    *batchResult
 		order  []*table
@@ -38,29 +41,60 @@ func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) (*batchResult, 
 		err    error
 		rounds int
 	)
+	t0 := time.Now()
 	for {
 		res, order, byT, err = r.decode(ctx, b)
+		if errors.Is(err, errFlushFirst) {
+			r.stages.since(&r.stages.decode, t0)
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			t0 = time.Now()
+			continue
+		}
 		if !errors.Is(err, errRestart) {
 			break
 		}
 		if rounds++; rounds > 100 {
-			return nil, fmt.Errorf("replicate: tables keep changing while decoding a batch")
+			return fmt.Errorf("replicate: tables keep changing while decoding a batch")
 		}
 	}
 	if err != nil {
-		return nil, err
+		return err
+	}
+	t0 = r.stages.since(&r.stages.decode, t0)
+	// A truncate empties the table before the block is inserted: rows of
+	// earlier batches of the window must be written (and the latest states
+	// read back) before it, so the window is flushed first.
+	for _, t := range order {
+		if t.block.rows > 0 && hasTruncate(byT[t]) {
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			t0 = time.Now()
+			break
+		}
 	}
 	now := r.cfg.Now().UTC().Truncate(time.Second)
 	for _, t := range order {
 		if err := r.fill(ctx, t, byT[t], res); err != nil {
-			return nil, err
+			return err
 		}
+		t0 = r.stages.since(&r.stages.fill, t0)
 		r.build(t, byT[t], res, now)
+		t0 = r.stages.since(&r.stages.build, t0)
 	}
-	if err := r.write(ctx, order, res); err != nil {
-		return nil, err
+	r.win.add(b, res, order)
+	return nil
+}
+
+func hasTruncate(evs []*event) bool {
+	for _, e := range evs {
+		if e.op == debezium.OpTruncate {
+			return true
+		}
 	}
-	return res, nil
+	return false
 }
 
 // decode turns the batch's messages into events grouped per table, dead
@@ -218,8 +252,9 @@ func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 }
 
 // fill completes every event's image from the row's latest state: an
-// earlier event of the batch, else the stored row in ClickHouse (one FINAL
-// lookup per table per batch for the keys that need it).
+// earlier event of the batch, else the key's row in the pending block (an
+// earlier batch of the flush window), else the stored row in ClickHouse
+// (one FINAL lookup per table per batch for the keys that need it).
 func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult) error {
 	need := map[string]*event{}
 	first := map[string]bool{}
@@ -229,12 +264,18 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 			truncAt = i
 		}
 	}
+	// After a truncate (in this batch or pending in the window) ClickHouse
+	// holds nothing that survives it.
+	lookups := truncAt < 0 && !t.block.truncate
 	for _, e := range evs[truncAt+1:] {
 		if e.op == debezium.OpTruncate || first[e.key] {
 			continue
 		}
 		first[e.key] = true
-		if e.needsFill() && truncAt < 0 {
+		if _, pending := t.latest[e.key]; pending && truncAt < 0 {
+			continue
+		}
+		if e.needsFill() && lookups {
 			need[e.key] = e
 		}
 	}
@@ -257,11 +298,16 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		}
 		if e.op == debezium.OpTruncate {
 			t.block.truncate = true
+			clear(t.latest)
 			continue
 		}
 		prev, fromCH := latest[e.key], false
-		if prev == nil {
-			prev, fromCH = stored[e.key], true
+		if prev == nil && e.needsFill() {
+			if ref, ok := t.latest[e.key]; ok {
+				prev = ref.stored(len(t.cols))
+			} else {
+				prev, fromCH = stored[e.key], true
+			}
 		}
 		if dl := r.resolve(e, prev, tr); dl != nil {
 			e.dead = true
@@ -335,33 +381,29 @@ func complete(e *event) bool {
 	return true
 }
 
-// build appends the filled events to the table's block. A value that does
-// not convert makes its message a dead letter and the block is rebuilt
-// without it (builders have no truncate; poison is rare).
+// build appends the filled events to the table's pending block. A value
+// that does not convert makes its message a dead letter: the row's values
+// already appended are truncated away and the block goes on without it.
+// Each key's last row is remembered for the fills of later batches.
 func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) {
-	for {
-		t.block.reset()
-		var bad *event
-		var badErr error
-		for _, e := range evs {
-			if e.dead || e.image == nil {
-				continue
-			}
-			if err := t.block.appendRow(e, now); err != nil {
-				bad, badErr = e, err
-				break
-			}
+	for _, e := range evs {
+		if e.dead || e.image == nil {
+			continue
 		}
-		if bad == nil {
-			return
+		err := t.block.appendRow(e, now)
+		if err == nil {
+			t.latest[e.key] = rowRef{row: t.block.rows - 1, deleted: e.isDelete()}
+			continue
 		}
-		bad.dead = true
+		t.block.dropPartialRow()
+		delete(t.latest, e.key) // later batches read the key's state from ClickHouse
+		e.dead = true
 		reason := ReasonConvert
-		if errors.Is(badErr, typemap.ErrUnavailable) {
+		if errors.Is(err, typemap.ErrUnavailable) {
 			reason = ReasonUnavailableValue
 		}
-		res.deadLetters = append(res.deadLetters, *r.deadLetter(bad.msg, reason,
-			fmt.Errorf("topic %s partition %d offset %d table %s: %w", bad.msg.Topic, bad.msg.Partition, bad.msg.Offset, t.name, badErr)))
+		res.deadLetters = append(res.deadLetters, *r.deadLetter(e.msg, reason,
+			fmt.Errorf("topic %s partition %d offset %d table %s: %w", e.msg.Topic, e.msg.Partition, e.msg.Offset, t.name, err)))
 	}
 }
 
@@ -379,6 +421,7 @@ func (r *runner) write(ctx context.Context, order []*table, res *batchResult) er
 			}
 		}
 		if blk.rows > 0 {
+			blk.finish()
 			names, data := blk.columns()
 			token := blk.dedupToken()
 			err := withRetry(ctx, r.cfg.RetryTimeout, fmt.Sprintf("insert %d rows into %s", blk.rows, t.name), func(ctx context.Context) error {
@@ -397,6 +440,7 @@ func (r *runner) write(ctx context.Context, order []*table, res *batchResult) er
 		}
 		res.written = append(res.written, written{table: t.name, rows: blk.rows, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate})
 		blk.reset()
+		clear(t.latest)
 	}
 	if len(res.deadLetters) == 0 {
 		return nil

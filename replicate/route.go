@@ -90,6 +90,11 @@ func (r *runner) applyDDL(ctx context.Context, topics []string) error {
 // changed while it was being decoded.
 var errRestart = errors.New("replicate: table changed; decode the batch again")
 
+// errFlushFirst asks for the flush window to be written and committed
+// before the batch is decoded again: a table is about to evolve, and the
+// pending blocks were built with its old columns.
+var errFlushFirst = errors.New("replicate: flush the pending window before evolving a table")
+
 // checkSchema reacts to a new row schema of a table (a new Fields pointer)
 // and to column names the table lacks: with a catalog the table is evolved
 // through ddl (new columns added, type changes refused) and reloaded.
@@ -118,6 +123,9 @@ func (r *runner) checkSchema(ctx context.Context, t *table, topic string, rec *d
 				topic, unknown, t.name)
 		}
 		return nil
+	}
+	if r.win.pending() {
+		return errFlushFirst
 	}
 	before := len(t.cols)
 	if err := r.applyDDL(ctx, []string{topic}); err != nil {

@@ -35,6 +35,21 @@ type runner struct {
 	lsnWarned  map[string]bool
 	srcNames   map[string][2]string // ClickHouse table → source schema, table
 	dlReady    bool
+	stages     stageTimes
+	src        *kafkasrc.Source // during a drain
+	win        window
+}
+
+// stageTimes add up the wall time spent per stage, logged at the end of a
+// drain (where a run waits: Kafka, ClickHouse or its own CPU).
+type stageTimes struct {
+	read, decode, fill, build, write, commit time.Duration
+}
+
+func (st *stageTimes) since(d *time.Duration, t0 time.Time) time.Time {
+	now := time.Now()
+	*d += now.Sub(t0)
+	return now
 }
 
 // Run replicates until the plan's targets are reached, a bound is hit, the
@@ -149,6 +164,10 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 			r.log.Warn("leaving the consumer group", "err", err)
 		}
 		r.rep.addSource(src.Report())
+		st := r.stages
+		r.log.Info("stage wall times", "read", st.read.Round(time.Millisecond), "decode", st.decode.Round(time.Millisecond),
+			"fill", st.fill.Round(time.Millisecond), "build", st.build.Round(time.Millisecond),
+			"write", st.write.Round(time.Millisecond), "commit", st.commit.Round(time.Millisecond))
 	}()
 	// Writes and commits outlive a cancellation by ShutdownTimeout, so the
 	// batch in hand is finished after SIGTERM.
@@ -157,28 +176,47 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.ShutdownTimeout, cancelW) })
 	defer stop()
 
+	r.src = src
+	defer func() { r.src = nil }()
 	for {
 		if status := r.bound(ctx, deadline); status != "" {
+			if err := r.flush(wctx); err != nil {
+				return err
+			}
 			r.rep.Status = status
 			if status == StatusInterrupted {
 				return fmt.Errorf("replicate: %w", ctx.Err())
 			}
 			return nil
 		}
+		t0 := time.Now()
 		b, err := src.ReadBatch(ctx)
+		r.stages.since(&r.stages.read, t0)
 		if errors.Is(err, io.EOF) {
+			if err := r.flush(wctx); err != nil {
+				return err
+			}
 			r.rep.Status = StatusDrained
 			return nil
 		}
 		if err != nil {
 			if ctx.Err() != nil {
+				// The window in hand is written and committed first.
+				if err := r.flush(wctx); err != nil {
+					return err
+				}
 				r.rep.Status = StatusInterrupted
 				return fmt.Errorf("replicate: %w", ctx.Err())
 			}
 			return markUnreachable(fmt.Errorf("replicate: %w", err))
 		}
-		if err := r.batch(wctx, src, b); err != nil {
+		if err := r.process(wctx, b); err != nil {
 			return err
+		}
+		if r.windowFull() {
+			if err := r.flush(wctx); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -188,7 +226,7 @@ func (r *runner) bound(ctx context.Context, deadline time.Time) string {
 	switch {
 	case ctx.Err() != nil:
 		return StatusInterrupted
-	case r.cfg.MaxMessages > 0 && r.rep.Messages >= r.cfg.MaxMessages:
+	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.win.messages >= r.cfg.MaxMessages:
 		return StatusMaxMessages
 	case !deadline.IsZero() && r.cfg.Now().After(deadline):
 		return StatusMaxDuration
@@ -196,17 +234,99 @@ func (r *runner) bound(ctx context.Context, deadline time.Time) string {
 	return ""
 }
 
-// batch runs the stages for one Kafka batch: decode and route, fill,
-// build blocks, write blocks and dead letters, then commit.
-func (r *runner) batch(ctx context.Context, src *kafkasrc.Source, b *kafkasrc.Batch) error {
-	res, err := r.process(ctx, b)
-	if err != nil {
+// window is the flush window: the Kafka batches processed into the
+// tables' pending blocks and not yet written nor committed.
+type window struct {
+	last     *kafkasrc.Batch // its Next offsets cover every batch of the window
+	batches  int
+	messages int64
+	bytes    int64
+	rows     int
+	data     int // the pending blocks' and dead letters' size, roughly
+	dlData   int
+	started  time.Time
+	tables   []*table // with pending rows or a pending truncate, in first-seen order
+	seen     map[*table]bool
+	res      batchResult
+}
+
+func (w *window) pending() bool { return w.last != nil }
+
+// add takes a processed batch into the window. Its messages are released:
+// the pending blocks hold typed values, and dead letters keep their own
+// key and value slices.
+func (w *window) add(b *kafkasrc.Batch, res *batchResult, order []*table) {
+	if w.last == nil {
+		w.started = time.Now()
+	}
+	if w.seen == nil {
+		w.seen = map[*table]bool{}
+	}
+	w.last = b
+	w.batches++
+	w.messages += int64(len(b.Messages))
+	w.bytes += int64(b.Bytes())
+	for _, t := range order {
+		if !w.seen[t] {
+			w.seen[t] = true
+			w.tables = append(w.tables, t)
+		}
+	}
+	w.rows, w.data = 0, 0
+	for _, t := range w.tables {
+		w.rows += t.block.rows
+		w.data += t.block.data + 64*t.block.rows // + the metadata columns
+	}
+	w.res.deadLetters = append(w.res.deadLetters, res.deadLetters...)
+	for _, d := range res.deadLetters {
+		w.dlData += len(d.Key) + len(d.Value) + len(d.Error)
+	}
+	w.data += w.dlData
+	w.res.ignored.Tombstones += res.ignored.Tombstones
+	w.res.ignored.Heartbeats += res.ignored.Heartbeats
+	w.res.ignored.TxMetadata += res.ignored.TxMetadata
+	w.res.ignored.LogMessages += res.ignored.LogMessages
+	b.Messages = nil
+}
+
+// full tells whether the window should be flushed now.
+func (r *runner) windowFull() bool {
+	w := &r.win
+	switch {
+	case !w.pending():
+		return false
+	case w.rows >= r.cfg.FlushRows || w.data >= r.cfg.FlushBytes:
+		return true
+	case r.cfg.FlushInterval > 0 && time.Since(w.started) >= r.cfg.FlushInterval:
+		return true
+	case r.cfg.MaxDeadLetters >= 0 && r.rep.DeadLetters+int64(len(w.res.deadLetters)) > int64(r.cfg.MaxDeadLetters):
+		return true // stop right after the batch that crossed the limit
+	}
+	return false
+}
+
+// flush writes the window's blocks and dead letters, then commits the
+// offsets of its last batch (which cover every batch of the window): the
+// commit happens only after everything of the window is durable.
+func (r *runner) flush(ctx context.Context) error {
+	w := &r.win
+	if !w.pending() {
+		return nil
+	}
+	t0 := time.Now()
+	if err := r.write(ctx, w.tables, &w.res); err != nil {
 		return err
 	}
-	if err := src.Commit(ctx, b); err != nil {
-		return fmt.Errorf("replicate: commit after writing %d messages: %w", len(b.Messages), err)
+	t0 = r.stages.since(&r.stages.write, t0)
+	err := r.src.Commit(ctx, w.last)
+	r.stages.since(&r.stages.commit, t0)
+	if err != nil {
+		return fmt.Errorf("replicate: commit after writing %d messages: %w", w.messages, err)
 	}
-	r.account(b, res)
+	r.account(w)
+	r.log.Debug("flushed", "batches", w.batches, "messages", w.messages, "rows", w.rows, "dead_letters", len(w.res.deadLetters))
+	*w = window{seen: w.seen}
+	clear(w.seen)
 	if r.cfg.MaxDeadLetters >= 0 && r.rep.DeadLetters > int64(r.cfg.MaxDeadLetters) {
 		return fmt.Errorf("replicate: %w: %d dead letters, limit %d (written to %s and committed; see the reasons there)",
 			ErrDeadLetterLimit, r.rep.DeadLetters, r.cfg.MaxDeadLetters, DeadLetterTable)
@@ -214,10 +334,11 @@ func (r *runner) batch(ctx context.Context, src *kafkasrc.Source, b *kafkasrc.Ba
 	return nil
 }
 
-// account adds a written and committed batch to the report.
-func (r *runner) account(b *kafkasrc.Batch, res *batchResult) {
-	r.rep.Messages += int64(len(b.Messages))
-	r.rep.Bytes += int64(b.Bytes())
+// account adds a written and committed window to the report.
+func (r *runner) account(win *window) {
+	res := &win.res
+	r.rep.Messages += win.messages
+	r.rep.Bytes += win.bytes
 	for _, w := range res.written {
 		tr := r.rep.table(w.table)
 		tr.Inserted += w.counts.Inserted

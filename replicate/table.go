@@ -21,6 +21,24 @@ type table struct {
 	fromPG  bool
 	profile chconn.Profile
 	block   *block
+	// latest is, per canonical key, the last row of the pending block
+	// (rows of earlier batches of the flush window not yet written).
+	latest map[string]rowRef
+}
+
+// rowRef is a key's latest state held in the pending block.
+type rowRef struct {
+	row     int
+	deleted bool
+}
+
+// stored returns the row as a fill source: every column a copy of the row.
+func (ref rowRef) stored(ncols int) *storedRow {
+	vals := make([]val, ncols)
+	for i := range vals {
+		vals[i] = val{state: valRow, row: ref.row}
+	}
+	return &storedRow{vals: vals, deleted: ref.deleted}
 }
 
 // column is one source column of a table.
@@ -39,7 +57,7 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 	if err != nil || existing == nil {
 		return nil, err
 	}
-	t := &table{name: name, byName: map[string]int{}, part: -1, fromPG: src != nil, profile: conn.Profile()}
+	t := &table{name: name, byName: map[string]int{}, part: -1, fromPG: src != nil, profile: conn.Profile(), latest: map[string]rowRef{}}
 	for _, e := range existing {
 		if isMetadataColumn(e.Name) {
 			continue

@@ -48,7 +48,8 @@ func deadLetterTableSQL() string {
 
 // writeDeadLetters inserts dead letters into the ClickHouse table.
 func writeDeadLetters(ctx context.Context, conn chconn.Conn, dls []DeadLetter) error {
-	runID, topic, key, value := metaCol[string]{lit: strLit}, metaCol[string]{lit: strLit}, metaCol[string]{lit: bytesLit}, metaCol[string]{lit: bytesLit}
+	runID, topic := metaCol[string]{lit: strLit}, metaCol[string]{lit: strLit}
+	key, value := metaCol[[]byte]{lit: func(b []byte) string { return bytesLit(string(b)) }}, metaCol[[]byte]{lit: func(b []byte) string { return bytesLit(string(b)) }}
 	reason, errText := metaCol[string]{lit: strLit}, metaCol[string]{lit: strLit}
 	part := metaCol[int32]{lit: func(v int32) string { return fmt.Sprint(v) }}
 	off := metaCol[int64]{lit: func(v int64) string { return fmt.Sprint(v) }}
@@ -58,8 +59,8 @@ func writeDeadLetters(ctx context.Context, conn chconn.Conn, dls []DeadLetter) e
 		topic.vals = append(topic.vals, d.Topic)
 		part.vals = append(part.vals, int32(d.Partition))
 		off.vals = append(off.vals, d.Offset)
-		key.vals = append(key.vals, string(d.Key))
-		value.vals = append(value.vals, string(d.Value))
+		key.vals = append(key.vals, nonNil(d.Key))
+		value.vals = append(value.vals, nonNil(d.Value))
 		reason.vals = append(reason.vals, d.Reason)
 		errText.vals = append(errText.vals, d.Error)
 		at.vals = append(at.vals, d.ReceivedAt.UTC())
@@ -67,6 +68,14 @@ func writeDeadLetters(ctx context.Context, conn chconn.Conn, dls []DeadLetter) e
 	return conn.Insert(ctx, chconn.QuoteIdent(DeadLetterTable),
 		[]string{"run_id", "topic", "partition", "offset", "key", "value", "reason", "error", "received_at"},
 		[]chconn.Column{&runID, &topic, &part, &off, &key, &value, &reason, &errText, &at})
+}
+
+// nonNil keeps a nil key or value (tombstone) an empty string.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // bytesLit renders raw bytes (possibly not UTF-8) as a string literal.

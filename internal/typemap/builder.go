@@ -22,6 +22,12 @@ type Builder interface {
 	AppendPgx(v any) error
 	AppendNull() error
 	Len() int
+	// AppendCopy appends a copy of value i of this builder (NULL stays
+	// NULL): a row filled from an earlier row of the same block.
+	AppendCopy(i int) error
+	// Truncate drops the values after the first n (n <= Len()): a caller
+	// that appends a row column by column undoes a row that failed.
+	Truncate(n int)
 	Reset()
 	Values() any
 	Literal(i int) string
@@ -43,9 +49,14 @@ type builder[T any] struct {
 	nullable    bool
 	conv        conv[T]
 	placeholder [][]byte
-	vals        []T
-	ptrs        []*T
-	adjusted    int
+	// vals holds every value (the zero value for a NULL); nulls marks the
+	// NULLs of a nullable column. Values builds the []*T that clickhouse-go
+	// wants for Nullable(T) once per block, pointing into vals, instead of
+	// one heap allocation per value.
+	vals     []T
+	nulls    []bool
+	ptrs     []*T
+	adjusted int
 }
 
 // NewBuilder returns the buffer for a column on a server profile.
@@ -74,10 +85,9 @@ func (b *builder[T]) put(v T, null, adjusted bool, err error) error {
 	if null {
 		return b.AppendNull()
 	}
+	b.vals = append(b.vals, v)
 	if b.nullable {
-		b.ptrs = append(b.ptrs, &v)
-	} else {
-		b.vals = append(b.vals, v)
+		b.nulls = append(b.nulls, false)
 	}
 	return nil
 }
@@ -106,37 +116,72 @@ func (b *builder[T]) AppendNull() error {
 	if !b.nullable {
 		return b.wrap(fmt.Errorf("NULL in a NOT NULL column"))
 	}
-	b.ptrs = append(b.ptrs, nil)
+	var zero T
+	b.vals = append(b.vals, zero)
+	b.nulls = append(b.nulls, true)
 	return nil
 }
 
-func (b *builder[T]) Len() int {
-	if b.nullable {
-		return len(b.ptrs)
+func (b *builder[T]) Len() int { return len(b.vals) }
+
+func (b *builder[T]) AppendCopy(i int) error {
+	if i < 0 || i >= len(b.vals) {
+		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(b.vals)))
 	}
-	return len(b.vals)
+	b.vals = append(b.vals, b.vals[i])
+	if b.nullable {
+		b.nulls = append(b.nulls, b.nulls[i])
+	}
+	return nil
+}
+
+func (b *builder[T]) Truncate(n int) {
+	if n < 0 || n >= len(b.vals) {
+		return
+	}
+	clear(b.vals[n:])
+	b.vals = b.vals[:n]
+	if b.nullable {
+		b.nulls = b.nulls[:n]
+	}
 }
 
 func (b *builder[T]) Reset() {
+	clear(b.vals)
 	b.vals = b.vals[:0]
+	b.nulls = b.nulls[:0]
 	clear(b.ptrs)
 	b.ptrs = b.ptrs[:0]
 	b.adjusted = 0
 }
 
+// Values returns []T, or []*T for a nullable column (valid until the next
+// append, Truncate or Reset).
 func (b *builder[T]) Values() any {
-	if b.nullable {
-		return b.ptrs
+	if !b.nullable {
+		return b.vals
 	}
-	return b.vals
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
+	for i := range b.vals {
+		if b.nulls[i] {
+			b.ptrs = append(b.ptrs, nil)
+		} else {
+			b.ptrs = append(b.ptrs, &b.vals[i])
+		}
+	}
+	return b.ptrs
 }
 
+// IsNull reports whether value i is NULL.
+func (b *builder[T]) IsNull(i int) bool { return b.nullable && b.nulls[i] }
+
+// Value returns value i (the zero value for a NULL).
+func (b *builder[T]) Value(i int) T { return b.vals[i] }
+
 func (b *builder[T]) Literal(i int) string {
-	if b.nullable {
-		if b.ptrs[i] == nil {
-			return "NULL"
-		}
-		return b.conv.literal(*b.ptrs[i])
+	if b.nullable && b.nulls[i] {
+		return "NULL"
 	}
 	return b.conv.literal(b.vals[i])
 }

@@ -37,6 +37,9 @@ func Open(ctx context.Context, rawURL string) (*Conn, error) {
 		Addr:        []string{t.Addr},
 		Auth:        clickhouse.Auth{Database: t.Database, Username: t.User, Password: t.Password},
 		DialTimeout: t.DialTimeout,
+		// The encode buffer is sent once it passes this size (after a
+		// column) and keeps its capacity with the pooled connection.
+		MaxCompressionBuffer: 2 << 20,
 	}
 	if t.Secure {
 		if opts.TLS, err = t.TLS.Config("clickhouse-tls"); err != nil {
@@ -99,6 +102,13 @@ func (c *Conn) Query(ctx context.Context, query string) ([][]string, error) {
 	return out, rows.Err()
 }
 
+// insertChunkRows bounds the rows of one data block sent within an
+// insert: clickhouse-go copies appended values into its own columns and
+// encodes a block whole into the connection's buffer (which the pool keeps),
+// so a large insert is sent as several blocks of one INSERT. The server
+// squashes them (min_insert_block_size_rows), so parts are not smaller.
+const insertChunkRows = 8192
+
 // Insert sends one block through PrepareBatch; 18.16 needs the explicit
 // column list.
 func (c *Conn) Insert(ctx context.Context, table string, columns []string, data []chconn.Column) error {
@@ -117,14 +127,42 @@ func (c *Conn) Insert(ctx context.Context, table string, columns []string, data 
 	if err != nil {
 		return fmt.Errorf("chconn: insert into %s: prepare: %w", table, err)
 	}
+	rows := 0
+	values := make([]reflect.Value, len(data))
 	for i, d := range data {
-		if err := batch.Column(i).Append(d.Values()); err != nil {
-			batch.Abort()
-			return fmt.Errorf("chconn: insert into %s: column %s: %w", table, columns[i], err)
+		values[i] = reflect.ValueOf(d.Values())
+		if i == 0 {
+			rows = d.Len()
+		}
+	}
+	for lo := 0; lo < rows || lo == 0; lo += insertChunkRows {
+		hi := min(lo+insertChunkRows, rows)
+		for i, v := range values {
+			if err := batch.Column(i).Append(chunk(v, lo, hi)); err != nil {
+				batch.Abort()
+				return fmt.Errorf("chconn: insert into %s: column %s: %w", table, columns[i], err)
+			}
+		}
+		if hi < rows {
+			if err := batch.Flush(); err != nil {
+				batch.Abort()
+				return fmt.Errorf("chconn: insert into %s: send: %w", table, err)
+			}
+		}
+		if rows == 0 {
+			break
 		}
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("chconn: insert into %s: send: %w", table, err)
 	}
 	return nil
+}
+
+// chunk returns rows [lo, hi) of a column's typed slice.
+func chunk(v reflect.Value, lo, hi int) any {
+	if v.Kind() != reflect.Slice || (lo == 0 && hi == v.Len()) {
+		return v.Interface()
+	}
+	return v.Slice(lo, hi).Interface()
 }
