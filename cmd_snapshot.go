@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,6 +35,7 @@ type snapshotOptions struct {
 	policy       policyOptions
 	output       string
 	progress     string
+	cpuProfile   string
 	conn         connOptions
 }
 
@@ -53,6 +55,7 @@ func (o *snapshotOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "partition", Usage: "TABLE=COLUMN monthly partition column of tables created here (as in 'sluice ddl')", Destination: &o.partitions},
 		&cli.StringFlag{Name: "output", Value: "text", EnvVars: []string{"SLUICE_OUTPUT"}, Usage: "run report on stdout: text or json", Destination: &o.output},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress lines on stderr: auto (when stderr is a terminal), always or never", Destination: &o.progress},
+		&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the run to this file (go tool pprof)", Destination: &o.cpuProfile},
 	}, append(o.conn.flags(&o.pgDSN, &o.chURL, false), o.policy.flags()...)...)
 }
 
@@ -130,6 +133,17 @@ func runSnapshot(ctx context.Context, g *globalOptions, o *snapshotOptions) erro
 	}
 	defer ch.Close()
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if showProgress(o.progress, g.stderr) {
 		stop := startProgress(g.stderr, opts.Progress)
 		defer stop()

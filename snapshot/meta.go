@@ -9,12 +9,16 @@ import (
 )
 
 // constColumn is a metadata column with the same value on every row of a
-// block; the slice is shared between blocks, never written after creation.
+// block; the slice is shared between blocks (of all workers), never
+// written after creation.
 type constColumn[T any] struct {
 	all     []T
 	n       int
 	literal string
 }
+
+// view is a column of its own length over the same values.
+func (c *constColumn[T]) view() sizedColumn { return &constColumn[T]{all: c.all, literal: c.literal} }
 
 func newConst[T any](v T, literal string, max int) *constColumn[T] {
 	all := make([]T, max)
@@ -33,6 +37,18 @@ func (c *constColumn[T]) setLen(n int)       { c.n = n }
 type sizedColumn interface {
 	chconn.Column
 	setLen(n int)
+	view() sizedColumn
+}
+
+// metaColumns gives a block the table's metadata columns: views over
+// values built once per table and run, shared by every block.
+func (j *tableJob) metaColumns(p chconn.Profile, pt Point, max int) ([]string, []sizedColumn) {
+	j.metaOnce.Do(func() { j.metaNames, j.meta = metaColumns(p, pt, j.Table.Name, max) })
+	views := make([]sizedColumn, len(j.meta))
+	for i, m := range j.meta {
+		views[i] = m.view()
+	}
+	return j.metaNames, views
 }
 
 // metaColumns builds the CDC metadata columns of one table's snapshot

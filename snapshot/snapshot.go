@@ -96,6 +96,10 @@ type tableJob struct {
 	Estimate int64
 	Chunks   int
 	Created  bool
+	// The metadata columns' values, built by the first block.
+	metaOnce  sync.Once
+	metaNames []string
+	meta      []sizedColumn
 }
 
 // Run snapshots the chosen tables of the PostgreSQL database at pgDSN into

@@ -1,28 +1,35 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
 	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
+// pipelineBlocks is how many insert blocks a worker holds: one being
+// filled from PostgreSQL while the previous one is inserted.
+const pipelineBlocks = 2
+
 // worker reads chunks on its own PostgreSQL connection, inside a
-// transaction that imported the exported snapshot.
+// transaction that imported the exported snapshot, into insert blocks that
+// its inserter goroutine writes to ClickHouse while the next block is read.
+// A block collects one table's rows across chunks until it holds
+// Options.BatchRows rows: few large inserts make few large parts.
 type worker struct {
 	ch   chconn.Conn
 	pt   Point
 	opts Options
-	// insertTime is the time spent in ClickHouse inserts of the current
-	// chunk, logged at debug level to tell a slow source from a slow sink.
-	insertTime time.Duration
 }
 
-func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chunk) error {
+func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chunk) (err error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return &UnavailableError{fmt.Errorf("snapshot: worker: connect to PostgreSQL: %w", err)}
@@ -37,10 +44,23 @@ func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chun
 	if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+w.pt.SnapshotID+"'"); err != nil {
 		return fmt.Errorf("snapshot: worker: import snapshot %s: %w", w.pt.SnapshotID, err)
 	}
-	for c := range queue {
-		if err := w.copyChunk(ctx, tx, c); err != nil {
-			return err
-		}
+
+	// An insert failure cancels the reads; a read failure the inserts.
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ins := &inserter{w: w, todo: make(chan *block), free: make(chan *block, pipelineBlocks), done: make(chan struct{}), cancel: cancel}
+	go ins.loop(wctx)
+	readErr := w.read(wctx, tx, queue, ins)
+	if readErr != nil {
+		cancel(readErr)
+	}
+	close(ins.todo)
+	<-ins.done
+	switch {
+	case ins.err != nil:
+		return ins.err
+	case readErr != nil:
+		return readErr
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -48,28 +68,249 @@ func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chun
 	return tx.Commit(ctx)
 }
 
-// block is one table's column buffers for an insert block.
-type block struct {
-	names []string
-	cols  []typemap.Builder
-	meta  []sizedColumn
-	data  []chconn.Column
+// read copies the queued chunks into blocks and hands full ones (and the
+// last one) to the inserter.
+func (w *worker) read(ctx context.Context, tx pgx.Tx, queue <-chan Chunk, ins *inserter) error {
+	var cur *block
+	for c := range queue {
+		if cur != nil && cur.job != c.Table {
+			ins.todo <- cur
+			cur = nil
+		}
+		var err error
+		if cur, err = w.copyChunk(ctx, tx, c, cur, ins); err != nil {
+			return err
+		}
+	}
+	if cur != nil {
+		select {
+		case ins.todo <- cur:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
 }
 
-func (w *worker) newBlock(c Chunk) (*block, error) {
-	t := c.Table.Table
+// copyChunk streams one chunk's rows into b (nil: a new block), handing
+// every full block to the inserter; it returns the block being filled,
+// which now also carries the chunk as done once that block is written.
+func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk, b *block, ins *inserter) (*block, error) {
+	start := time.Now()
+	rows, err := tx.Query(ctx, selectSQL(c.Table.Table, c.Cond, w.opts.Where))
+	if err != nil {
+		return b, fmt.Errorf("snapshot: %s: query: %w", c, err)
+	}
+	defer rows.Close()
+	fds := rows.FieldDescriptions()
+	tm := tx.Conn().TypeMap()
+	if b != nil && !b.fits(fds) {
+		ins.todo <- b
+		b = nil
+	}
+	var waited time.Duration
+	next := func() error {
+		t := time.Now()
+		var err error
+		b, err = ins.get(ctx, w, c.Table, fds, tm)
+		waited += time.Since(t)
+		return err
+	}
+	if b == nil {
+		if err := next(); err != nil {
+			return nil, err
+		}
+	}
+	n := 0
+	for rows.Next() {
+		raw := rows.RawValues()
+		for i, col := range b.cols {
+			if err := col.appendRaw(raw[i]); err != nil {
+				return b, fmt.Errorf("snapshot: %s: row %d: %w", c, n, err)
+			}
+		}
+		n++
+		if b.len() >= w.opts.BatchRows {
+			select {
+			case ins.todo <- b:
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			}
+			b = nil
+			if err := next(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return b, fmt.Errorf("snapshot: %s: read: %w", c, err)
+	}
+	b.done = append(b.done, c)
+	w.opts.Log.Debug("chunk read", "chunk", c.String(), "rows", n, "seconds", time.Since(start).Seconds(),
+		"wait_for_insert_seconds", waited.Seconds())
+	return b, nil
+}
+
+// inserter writes a worker's blocks in order and returns them for reuse.
+type inserter struct {
+	w      *worker
+	todo   chan *block
+	free   chan *block
+	made   int
+	done   chan struct{}
+	err    error
+	cancel context.CancelCauseFunc
+}
+
+func (in *inserter) loop(ctx context.Context) {
+	defer close(in.done)
+	for b := range in.todo {
+		if in.err == nil {
+			if err := in.w.flush(ctx, b); err != nil {
+				in.err = err
+				in.cancel(err)
+			}
+		}
+		b.reset()
+		in.free <- b // capacity pipelineBlocks: never blocks
+	}
+}
+
+// get returns an empty block for job's rows with these fields: a written
+// one when its shape fits, a new one while fewer than pipelineBlocks
+// exist, else it waits for the inserter to return one.
+func (in *inserter) get(ctx context.Context, w *worker, job *tableJob, fds []pgconn.FieldDescription, tm *pgtype.Map) (*block, error) {
+	var b *block
+	select {
+	case b = <-in.free:
+	default:
+		if in.made < pipelineBlocks {
+			in.made++
+			return w.newBlock(job, fds, tm)
+		}
+		select {
+		case b = <-in.free:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+	if b.job == job && b.fits(fds) {
+		return b, nil
+	}
+	return w.newBlock(job, fds, tm) // replaces b, which is dropped
+}
+
+// column is one source column's buffer in a block.
+type column interface {
+	chconn.Column
+	appendRaw(raw []byte) error
+	reset()
+	adjusted() int
+}
+
+// binaryColumn decodes PostgreSQL's binary format directly (typemap's fast
+// path for the common scalar types).
+type binaryColumn struct{ typemap.BinaryColumn }
+
+func (c binaryColumn) appendRaw(raw []byte) error { return c.AppendBinary(raw) }
+func (c binaryColumn) reset()                     { c.Reset() }
+func (c binaryColumn) adjusted() int              { return c.Adjusted() }
+
+// pgxColumn decodes a value with pgx's codec, as Rows.Values does, and
+// appends it with Builder.AppendPgx.
+type pgxColumn struct {
+	typemap.Builder
+	tm     *pgtype.Map
+	oid    uint32
+	format int16
+}
+
+func (c *pgxColumn) appendRaw(raw []byte) error {
+	if raw == nil {
+		return c.AppendPgx(nil)
+	}
+	var v any
+	if dt, ok := c.tm.TypeForOID(c.oid); ok {
+		var err error
+		if v, err = dt.Codec.DecodeValue(c.tm, c.oid, c.format, raw); err != nil {
+			return err
+		}
+	} else if c.format == pgx.TextFormatCode {
+		v = string(raw)
+	} else {
+		v = bytes.Clone(raw)
+	}
+	return c.AppendPgx(v)
+}
+
+func (c *pgxColumn) reset()        { c.Reset() }
+func (c *pgxColumn) adjusted() int { return c.Adjusted() }
+
+// block is one table's column buffers for an insert block.
+type block struct {
+	job   *tableJob
+	shape []fieldShape
+	names []string
+	cols  []column
+	meta  []sizedColumn
+	data  []chconn.Column
+	// done are the chunks whose last rows are in this block: done once it
+	// is written (a worker's blocks are written in order).
+	done []Chunk
+}
+
+// fieldShape is what a column's decoding depends on.
+type fieldShape struct {
+	oid    uint32
+	format int16
+}
+
+func (b *block) len() int { return b.cols[0].Len() }
+
+func (b *block) fits(fds []pgconn.FieldDescription) bool {
+	if len(fds) != len(b.shape) {
+		return false
+	}
+	for i, fd := range fds {
+		if b.shape[i] != (fieldShape{fd.DataTypeOID, fd.Format}) {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *block) reset() {
+	for _, c := range b.cols {
+		c.reset()
+	}
+	b.done = b.done[:0]
+}
+
+func (w *worker) newBlock(job *tableJob, fds []pgconn.FieldDescription, tm *pgtype.Map) (*block, error) {
+	t := job.Table
+	if len(fds) != len(t.Columns) {
+		return nil, fmt.Errorf("snapshot: table %s: query returned %d columns, want %d", t.Name, len(fds), len(t.Columns))
+	}
 	p := w.ch.Profile()
-	b := &block{}
-	for _, col := range t.Columns {
-		bld, err := typemap.NewBuilder(col, p, w.opts.DDL.Policies)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot: table %s: %w", t.Name, err)
+	b := &block{job: job}
+	for i, col := range t.Columns {
+		fd := fds[i]
+		b.shape = append(b.shape, fieldShape{fd.DataTypeOID, fd.Format})
+		var c column
+		if fast, ok := typemap.NewBinaryColumn(col, fd.DataTypeOID, p, w.opts.DDL.Policies); ok && fd.Format == pgx.BinaryFormatCode {
+			c = binaryColumn{fast}
+		} else {
+			bld, err := typemap.NewBuilder(col, p, w.opts.DDL.Policies)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot: table %s: %w", t.Name, err)
+			}
+			c = &pgxColumn{Builder: bld, tm: tm, oid: fd.DataTypeOID, format: fd.Format}
 		}
 		b.names = append(b.names, col.Name)
-		b.cols = append(b.cols, bld)
-		b.data = append(b.data, bld)
+		b.cols = append(b.cols, c)
+		b.data = append(b.data, c)
 	}
-	metaNames, meta := metaColumns(p, w.pt, t.Name, w.opts.BatchRows)
+	metaNames, meta := job.metaColumns(p, w.pt, w.opts.BatchRows)
 	b.names = append(b.names, metaNames...)
 	b.meta = meta
 	for _, m := range meta {
@@ -78,75 +319,29 @@ func (w *worker) newBlock(c Chunk) (*block, error) {
 	return b, nil
 }
 
-// copyChunk streams one chunk's rows into insert blocks.
-func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk) error {
-	b, err := w.newBlock(c)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.Query(ctx, selectSQL(c.Table.Table, c.Cond, w.opts.Where))
-	if err != nil {
-		return fmt.Errorf("snapshot: %s: query: %w", c, err)
-	}
-	defer rows.Close()
-	start := time.Now()
-	w.insertTime = 0
-	n := 0
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			return fmt.Errorf("snapshot: %s: row %d: %w", c, n, err)
+// flush inserts the block's rows, then counts them and its chunks as done.
+func (w *worker) flush(ctx context.Context, b *block) error {
+	table := b.job.Table.Name
+	if rows := b.len(); rows > 0 {
+		adjusted := 0
+		for _, col := range b.cols {
+			adjusted += col.adjusted()
 		}
-		for i, v := range vals {
-			if err := b.cols[i].AppendPgx(v); err != nil {
-				return fmt.Errorf("snapshot: %s: row %d: %w", c, n, err)
-			}
+		for _, m := range b.meta {
+			m.setLen(rows)
 		}
-		n++
-		if b.cols[0].Len() >= w.opts.BatchRows {
-			if err := w.flush(ctx, c, b); err != nil {
-				return err
-			}
+		start := time.Now()
+		if err := w.ch.Insert(ctx, chconn.QuoteIdent(table), b.names, b.data); err != nil {
+			return fmt.Errorf("snapshot: table %s: insert %d rows: %w", table, rows, err)
 		}
+		w.opts.Log.Debug("block inserted", "table", table, "rows", rows, "seconds", time.Since(start).Seconds())
+		if adjusted > 0 {
+			w.opts.Log.Warn("values changed by the out-of-range policy", "table", table, "values", adjusted, "policy", w.opts.DDL.Policies.OutOfRange)
+		}
+		w.opts.Progress.addRows(table, int64(rows), int64(adjusted))
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("snapshot: %s: read: %w", c, err)
-	}
-	if err := w.flush(ctx, c, b); err != nil {
-		return err
-	}
-	w.opts.Progress.chunkDone(c.Table.Table.Name)
-	total := time.Since(start)
-	w.opts.Log.Debug("chunk done", "chunk", c.String(), "rows", n, "seconds", total.Seconds(),
-		"insert_seconds", w.insertTime.Seconds(), "read_seconds", (total - w.insertTime).Seconds())
-	return nil
-}
-
-// flush inserts the buffered rows as one block.
-func (w *worker) flush(ctx context.Context, c Chunk, b *block) error {
-	rows := b.cols[0].Len()
-	if rows == 0 {
-		return nil
-	}
-	adjusted := 0
-	for _, col := range b.cols {
-		adjusted += col.Adjusted()
-	}
-	for _, m := range b.meta {
-		m.setLen(rows)
-	}
-	table := c.Table.Table.Name
-	start := time.Now()
-	if err := w.ch.Insert(ctx, chconn.QuoteIdent(table), b.names, b.data); err != nil {
-		return fmt.Errorf("snapshot: %s: insert %d rows: %w", c, rows, err)
-	}
-	w.insertTime += time.Since(start)
-	if adjusted > 0 {
-		w.opts.Log.Warn("values changed by the out-of-range policy", "table", table, "values", adjusted, "policy", w.opts.DDL.Policies.OutOfRange)
-	}
-	w.opts.Progress.addRows(table, int64(rows), int64(adjusted))
-	for _, col := range b.cols {
-		col.Reset()
+	for range b.done {
+		w.opts.Progress.chunkDone(table)
 	}
 	return nil
 }
