@@ -168,12 +168,12 @@ func PartitionColumn(t Table, opts Options) (name, warning string, err error) {
 	return chosen, warning, nil
 }
 
-// partitionExpr is toYYYYMM of the partition column as stored.
-func partitionExpr(c typemap.Column, p chconn.Profile, pol typemap.Policies) string {
-	if strings.Contains(c.ClickHouseType(p, pol), "Int64") { // epoch µs on servers without DateTime64
-		return "toYYYYMM(toDateTime(intDiv(" + q(c.Name) + ", 1000000), 'UTC'))"
-	}
-	return "toYYYYMM(" + q(c.Name) + ")"
+// partitionExpr is the calendar month (year*100 + month, UTC) of the
+// partition column as stored: toYYYYMM, through toDateTime for Int64 epoch
+// µs and through typemap.DaysMonthExpr for Int32 days on servers without
+// DateTime64/Date32.
+func partitionExpr(c typemap.Column, p chconn.Profile) string {
+	return typemap.MonthExpr(c, q(c.Name), p)
 }
 
 func engine(t Table, p chconn.Profile, opts Options) string {
@@ -225,7 +225,7 @@ func CreateTableSQL(t Table, p chconn.Profile, opts Options) ([]string, error) {
 	fmt.Fprintf(&b, ")\nENGINE = %s\n", engine(t, p, opts))
 	if part != "" {
 		c, _ := t.Column(part)
-		fmt.Fprintf(&b, "PARTITION BY %s\n", partitionExpr(c, p, opts.Policies))
+		fmt.Fprintf(&b, "PARTITION BY %s\n", partitionExpr(c, p))
 	} else {
 		b.WriteString("PARTITION BY tuple()\n")
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -90,6 +91,17 @@ func TestPartitionColumn(t *testing.T) {
 	opts.Partition = map[string]string{"orders": "order_date"}
 	if c, w, err := PartitionColumn(orders, opts); c != "order_date" || !strings.Contains(w, "must never change") || err != nil {
 		t.Errorf("order_date: %q %q %v", c, w, err)
+	}
+	people := Table{Name: "people", PrimaryKey: []string{"id"}, Columns: []col{{Name: "id", Type: "int8"}, {Name: "born", Type: "date"}}}
+	opts.Partition = map[string]string{"people": "born"}
+	for p, want := range map[chconn.Profile]string{
+		chconn.Modern(): "PARTITION BY toYYYYMM(`born`)\n",
+		chconn.Legacy(): "PARTITION BY " + typemap.DaysMonthExpr("`born`") + "\n",
+	} {
+		stmts, err := CreateTableSQL(people, p, opts)
+		if err != nil || !strings.Contains(stmts[0], want) {
+			t.Errorf("date partition on %s: %v %v, want %s", p.Version, stmts, err, want)
+		}
 	}
 	noDate := Table{Name: "t", PrimaryKey: []string{"id"}, Columns: []col{{Name: "id", Type: "int8"}}}
 	stmts, err := CreateTableSQL(noDate, chconn.Modern(), DefaultOptions())

@@ -206,13 +206,25 @@ func scalarToken(k typemap.Kind, text string) ([]byte, error) {
 			return nil, err
 		}
 		return quoteJSON(base64.StdEncoding.EncodeToString(raw)), nil
+	case typemap.KindDate:
+		if isInteger(text) {
+			return []byte(text), nil // Int32 days since 1970-01-01 (servers without Date32)
+		}
+		return quoteJSON(text), nil // Date32 text: IsoDate
 	case typemap.KindTimestamp, typemap.KindTimestampTZ:
-		if !strings.Contains(text, "-") || strings.HasPrefix(text, "-") && !strings.Contains(text[1:], "-") {
+		if isInteger(text) {
 			return []byte(text), nil // Int64 epoch µs (servers without DateTime64)
 		}
 		return quoteJSON(strings.Replace(text, " ", "T", 1) + "Z"), nil
 	}
 	return quoteJSON(text), nil
+}
+
+// isInteger reports whether text is an optionally signed decimal integer
+// (a stored day or microsecond count), not a date or date-time text.
+func isInteger(text string) bool {
+	digits := strings.TrimPrefix(text, "-")
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // parseArrayText reads ClickHouse's text form of an array: [1,NULL,3] or

@@ -226,7 +226,9 @@ func (c Column) baseType(p chconn.Profile, pol Policies) string {
 		if p.Date32 {
 			return "Date32"
 		}
-		return "Date"
+		// Date starts at 1970-01-01 and 18.16 prints it only up to 2105:
+		// days since 1970-01-01 are exact for PostgreSQL's whole range.
+		return "Int32"
 	case KindTimestamp, KindTimestampTZ:
 		if p.DateTime64 {
 			return "DateTime64(6, 'UTC')"

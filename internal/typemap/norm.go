@@ -176,13 +176,14 @@ func pgIntervalMicros(v string) string {
 }
 
 // rangeBounds is the ClickHouse range of a date (days) or timestamp (µs)
-// column; ok=false when only ±infinity is out of range.
+// column; ok=false when only ±infinity is out of range (lo and hi are then
+// what clamp stores for it).
 func rangeBounds(k Kind, p chconn.Profile) (lo, hi int64, ok bool) {
 	switch {
 	case k == KindDate && p.Date32:
 		return date32Min, date32Max, true
 	case k == KindDate:
-		return date16Min, date16Max, true
+		return -1 << 31, 1<<31 - 1, false // Int32 days since 1970-01-01
 	case p.DateTime64:
 		return dt64Min, dt64Max, true
 	}

@@ -64,7 +64,10 @@ func builderFor(c Column, p chconn.Profile, pol Policies) (Builder, error) {
 	case KindInet:
 		return build(c, inetConv(), pol), nil
 	case KindDate:
-		return build(c, dateConv(p, pol), pol), nil
+		if p.Date32 {
+			return build(c, dateConv(pol), pol), nil
+		}
+		return build(c, epochDaysConv(pol), pol), nil
 	case KindTime:
 		return build(c, microsConv(debTimeMicros, pgxTimeMicros), pol), nil
 	case KindInterval:
@@ -353,8 +356,6 @@ func bytesLiteral(s string) string {
 
 // Ranges of ClickHouse's temporal columns, in days or microseconds.
 var (
-	date16Min = int64(0)                                                     // 1970-01-01
-	date16Max = int64(65535)                                                 // 2149-06-06
 	date32Min = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 86400   // 1900-01-01
 	date32Max = time.Date(2299, 12, 31, 0, 0, 0, 0, time.UTC).Unix() / 86400 // 2299-12-31
 	dt64Min   = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
@@ -381,16 +382,13 @@ func applyRange(v int64, inf int, lo, hi int64, pol Policies, what string) (int6
 	return 0, false, false, fmt.Errorf("%s %d is outside the ClickHouse range (out-of-range policy: error; choose clamp or null)", what, v)
 }
 
-func dateConv(p chconn.Profile, pol Policies) conv[time.Time] {
-	lo, hi := date16Min, date16Max
-	if p.Date32 {
-		lo, hi = date32Min, date32Max
-	}
+// dateConv stores Date32 values (1900-01-01 … 2299-12-31).
+func dateConv(pol Policies) conv[time.Time] {
 	finish := func(days int64, inf int, err error) (time.Time, bool, bool, error) {
 		if err != nil {
 			return time.Time{}, false, false, err
 		}
-		d, null, adj, err := applyRange(days, inf, lo, hi, pol, "date (days since 1970)")
+		d, null, adj, err := applyRange(days, inf, date32Min, date32Max, pol, "date (days since 1970)")
 		return time.Unix(d*86400, 0).UTC(), null, adj, err
 	}
 	return conv[time.Time]{
@@ -400,6 +398,27 @@ func dateConv(p chconn.Profile, pol Policies) conv[time.Time] {
 		},
 		pgx:     func(v any) (time.Time, bool, bool, error) { return finish(pgxDateDays(v)) },
 		literal: func(t time.Time) string { return "'" + t.Format("2006-01-02") + "'" },
+	}
+}
+
+// epochDaysConv stores Int32 days since 1970-01-01 (servers without
+// Date32): exact for every PostgreSQL date, and only ±infinity needs the
+// policy (clamp gives the Int32 limits).
+func epochDaysConv(pol Policies) conv[int32] {
+	finish := func(days int64, inf int, err error) (int32, bool, bool, error) {
+		if err != nil {
+			return 0, false, false, err
+		}
+		d, null, adj, err := applyRange(days, inf, math.MinInt32, math.MaxInt32, pol, "date (days since 1970)")
+		return int32(d), null, adj, err
+	}
+	return conv[int32]{
+		deb: func(raw []byte, fs *FieldSchema) (int32, bool, bool, error) {
+			days, err := debDateDays(raw, fs)
+			return finish(days, 0, err)
+		},
+		pgx:     func(v any) (int32, bool, bool, error) { return finish(pgxDateDays(v)) },
+		literal: func(d int32) string { return strconv.FormatInt(int64(d), 10) },
 	}
 }
 

@@ -86,9 +86,14 @@ func TestDebeziumDecoding(t *testing.T) {
 		{"jsonb", Column{Type: "jsonb"}, legacy, `"{\"a\": [1, 2]}"`, nil, `'{"a": [1, 2]}'`, ""},
 		{"bytea", Column{Type: "bytea"}, modern, `"3q2+7w=="`, nil, `'\xDE\xAD\xBE\xEF'`, ""},
 		{"date", Column{Type: "date"}, modern, "20148", fsName(nameDate), "'2025-03-01'", ""},
-		{"date legacy", Column{Type: "date"}, legacy, "20148", fsName(nameDate), "'2025-03-01'", ""},
+		{"date legacy", Column{Type: "date"}, legacy, "20148", fsName(nameDate), "20148", ""},
 		{"date before 1970 modern", Column{Type: "date"}, modern, "-1", fsName(nameDate), "'1969-12-31'", ""},
-		{"date before 1970 legacy", Column{Type: "date"}, legacy, "-1", fsName(nameDate), "", "outside the ClickHouse range"},
+		{"date before 1900 modern", Column{Type: "date"}, modern, "-25568", fsName(nameDate), "", "outside the ClickHouse range"},
+		{"date before 1970 legacy", Column{Type: "date"}, legacy, "-1", fsName(nameDate), "-1", ""},
+		{"date 4714 BC legacy", Column{Type: "date"}, legacy, "-2440588", fsName(nameDate), "-2440588", ""},
+		{"date 5874897 AD legacy", Column{Type: "date"}, legacy, "2145042905", fsName(nameDate), "2145042905", ""},
+		{"date beyond int32 legacy", Column{Type: "date"}, legacy, "2147483648", fsName(nameDate), "", "out of range"},
+		{"iso date legacy", Column{Type: "date"}, legacy, `"1950-03-15Z"`, fsName("io.debezium.time.IsoDate"), "-7232", ""},
 		{"iso date", Column{Type: "date"}, modern, `"2017-09-15Z"`, fsName("io.debezium.time.IsoDate"), "'2017-09-15'", ""},
 		{"time micro", Column{Type: "time"}, modern, "49500500000", fsName(nameMicroTime), "49500500000", ""},
 		{"time milli", Column{Type: "time"}, modern, "49500500", fsName(nameTime), "49500500000", ""},
@@ -112,6 +117,7 @@ func TestDebeziumDecoding(t *testing.T) {
 		{"int[] empty", Column{Type: "int4", Array: true}, legacy, `[]`, nil, "[]", ""},
 		{"numeric[]", Column{Type: "numeric", Precision: 12, Scale: 2, Array: true}, modern, `["MDk=","/2o="]`, &FieldSchema{Type: "array", Items: fsName(nameDecimal, "scale", "2")}, "[123.45, -1.50]", ""},
 		{"date[]", Column{Type: "date", Array: true}, modern, `[20148]`, nil, "['2025-03-01']", ""},
+		{"date[] legacy", Column{Type: "date", Array: true}, legacy, `[20148,null,-7232]`, nil, "[20148, NULL, -7232]", ""},
 		{"null array", Column{Type: "text", Array: true}, modern, `null`, nil, "[]", ""},
 		{"nullable null", Column{Type: "text", Nullable: true}, modern, `null`, nil, "NULL", ""},
 		{"not null null", Column{Type: "text"}, modern, `null`, nil, "", "NULL in a NOT NULL"},
@@ -174,8 +180,8 @@ func TestRangePolicies(t *testing.T) {
 	}
 	p := DefaultPolicies()
 	p.OutOfRange = RangeNull
-	b, _ := NewBuilder(Column{Type: "date"}, legacy, p)
-	if err := b.AppendDebezium([]byte("-5"), nil); err == nil {
+	b, _ := NewBuilder(Column{Type: "date"}, modern, p)
+	if err := b.AppendDebezium([]byte("-25568"), nil); err == nil {
 		t.Error("NULL policy on a NOT NULL column must fail")
 	}
 }
@@ -220,6 +226,8 @@ func TestPgxValues(t *testing.T) {
 		{Column{Type: "timestamptz"}, modern, ts, "'2025-03-01 10:15:30.123456'"},
 		{Column{Type: "timestamp"}, legacy, ts, "1740824130123456"},
 		{Column{Type: "date"}, modern, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), "'2025-03-01'"},
+		{Column{Type: "date"}, legacy, time.Date(1950, 3, 15, 0, 0, 0, 0, time.UTC), "-7232"},
+		{Column{Type: "date", Nullable: true}, legacy, pgtype.Date{Time: time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC), Valid: true}, "-2440588"},
 		{Column{Type: "time"}, modern, pgtype.Time{Microseconds: 49500500000, Valid: true}, "49500500000"},
 		{Column{Type: "interval"}, modern, pgtype.Interval{Months: 1, Days: 2, Microseconds: 3 * 3600e6, Valid: true}, "2813400000000"},
 		{Column{Type: "inet"}, modern, netip.MustParsePrefix("10.0.0.1/32"), "'10.0.0.1'"},
@@ -286,7 +294,9 @@ func TestClickHouseTypes(t *testing.T) {
 		{Column{Type: "json"}, "String", "String"},
 		{Column{Type: "jsonb"}, "String", "String"},
 		{Column{Type: "bytea"}, "String", "String"},
-		{Column{Type: "date"}, "Date", "Date32"},
+		{Column{Type: "date"}, "Int32", "Date32"},
+		{Column{Type: "date", Nullable: true}, "Nullable(Int32)", "Nullable(Date32)"},
+		{Column{Type: "date", Array: true}, "Array(Nullable(Int32))", "Array(Nullable(Date32))"},
 		{Column{Type: "time"}, "Int64", "Int64"},
 		{Column{Type: "timestamp"}, "Int64", "DateTime64(6, 'UTC')"},
 		{Column{Type: "timestamptz", Nullable: true}, "Nullable(Int64)", "Nullable(DateTime64(6, 'UTC'))"},
