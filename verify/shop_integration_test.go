@@ -71,10 +71,9 @@ func TestShop(t *testing.T) {
 	schema := shopCopy(t, pg)
 	tables := readCatalog(t, pg, schema)
 	db := chDatabase(t, ch, tables)
-	// Birth dates before 1970 do not fit 18.16's Date: clamp, and verify
-	// with the same policy.
+	// The default policies: birth dates before 1970 are exact (Int32 days)
+	// on 18.16.
 	pol := typemap.DefaultPolicies()
-	pol.OutOfRange = typemap.RangeClamp
 	start := time.Now()
 	for _, tb := range tables {
 		load(t, pg, ch, db, tb, pol, 100)

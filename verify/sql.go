@@ -333,8 +333,11 @@ func monthFilters(c typemap.Column, month string, p chconn.Profile) (pgCond, chC
 	pgCond = fmt.Sprintf("%[1]s >= %[2]s AND %[1]s < %[3]s", pgIdent(c.Name), pgString(start.Format("2006-01-02")), pgString(end.Format("2006-01-02")))
 	q := chconn.QuoteIdent(c.Name)
 	switch {
-	case c.Kind() == typemap.KindDate:
-		chCond = fmt.Sprintf("%[1]s >= toDate('%[2]s') AND %[1]s < toDate('%[3]s')", q, start.Format("2006-01-02"), end.Format("2006-01-02"))
+	case c.Kind() == typemap.KindDate && p.Date32:
+		// toDate would clamp a date before 1970 to 1970-01-01.
+		chCond = fmt.Sprintf("%[1]s >= toDate32('%[2]s') AND %[1]s < toDate32('%[3]s')", q, start.Format("2006-01-02"), end.Format("2006-01-02"))
+	case c.Kind() == typemap.KindDate: // Int32 days since 1970-01-01 (month starts are UTC midnights: exact)
+		chCond = fmt.Sprintf("%[1]s >= %[2]d AND %[1]s < %[3]d", q, start.Unix()/86400, end.Unix()/86400)
 	case p.DateTime64:
 		chCond = fmt.Sprintf("%[1]s >= toDateTime64('%[2]s', 6, 'UTC') AND %[1]s < toDateTime64('%[3]s', 6, 'UTC')", q, start.Format("2006-01-02 15:04:05"), end.Format("2006-01-02 15:04:05"))
 	default: // Int64 epoch µs

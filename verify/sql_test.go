@@ -175,6 +175,30 @@ func TestMonths(t *testing.T) {
 	}
 }
 
+// TestDateMonths: a date partition column is filtered and bucketed by
+// month as ddl stores it: Int32 days on legacy servers (before 1970 too),
+// Date32 on modern ones (toDate would clamp 1950 to 1970).
+func TestDateMonths(t *testing.T) {
+	c := col{Name: "born", Type: "date"}
+	for _, tc := range []struct {
+		p      chconn.Profile
+		filter string
+		month  string
+	}{
+		{chconn.Legacy(), "`born` >= -7246 AND `born` < -7215", typemap.DaysMonthExpr("min(`born`)")},
+		{chconn.Modern(), "`born` >= toDate32('1950-03-01') AND `born` < toDate32('1950-04-01')", "toYYYYMM(min(`born`))"},
+	} {
+		pgCond, chCond, err := monthFilters(c, "1950-03", tc.p)
+		if err != nil || chCond != tc.filter || pgCond != `"born" >= '1950-03-01' AND "born" < '1950-04-01'` {
+			t.Errorf("%s: %s / %s, %v; want ClickHouse %s", tc.p.Version, pgCond, chCond, err, tc.filter)
+		}
+		ts := &tableSQL{chFrom: "t"}
+		if got := chMonthRangeSQL(c, ts, tc.p); !strings.Contains(got, "toString("+tc.month+")") {
+			t.Errorf("%s: %s, want %s", tc.p.Version, got, tc.month)
+		}
+	}
+}
+
 func TestStatus(t *testing.T) {
 	if v := verdict([]TableResult{{Status: Equal}, {Status: Error}, {Status: Differs}}); v != Differs {
 		t.Errorf("differs must win: %s", v)

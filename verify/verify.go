@@ -713,10 +713,8 @@ func (v *verifier) months(ctx context.Context, ts *tableSQL) (typemap.Column, []
 func chMonthRangeSQL(c typemap.Column, ts *tableSQL, p chconn.Profile) string {
 	q := chconn.QuoteIdent(c.Name)
 	conv := func(agg string) string {
-		if c.Kind() != typemap.KindDate && !p.DateTime64 {
-			return fmt.Sprintf("toString(toYYYYMM(toDateTime(intDiv(%s(%s), 1000000), 'UTC')))", agg, q)
-		}
-		return fmt.Sprintf("toString(toYYYYMM(%s(%s)))", agg, q)
+		// year*100 + month as ddl partitions by it (Int32 days, Int64 µs on legacy servers)
+		return "toString(" + typemap.MonthExpr(c, agg+"("+q+")", p) + ")"
 	}
 	return fmt.Sprintf("SELECT count(), %s, %s FROM %s WHERE %s = 0", conv("min"), conv("max"), ts.chFrom, chconn.QuoteIdent(ddl.ColIsDeleted))
 }
