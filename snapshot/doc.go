@@ -56,9 +56,18 @@
 // about Options.ChunkRows rows from min/max read in the snapshot; any other
 // table into ctid (page) ranges, which PostgreSQL 14+ scans with a TID
 // range scan. The first and last chunk are open-ended, so a chunk plan can
-// never miss a row. Rows are read with pgx's binary protocol and appended to
-// the same typemap builders replicate uses, then inserted in blocks of
-// Options.BatchRows rows.
+// never miss a row. Rows are read with pgx's binary protocol; the common
+// scalar types are decoded from the wire format straight into column
+// buffers (typemap.BinaryColumn: decimals up to 18 digits as scaled
+// integers, no big.Int), the others through pgx into the same typemap
+// builders replicate uses. A worker's block collects one table's rows
+// across chunks until it holds Options.BatchRows rows; its inserter
+// goroutine writes it while the worker reads the next block. ClickHouse
+// makes one part per partition per insert, so large blocks mean few large
+// parts (a 200k-row block of a table spread over 19 monthly partitions
+// made 19 parts of ~10k rows). At most max(2, workers) blocks exist at a
+// time, which bounds memory; a chunk is counted done once its last block
+// is written.
 //
 // # Clean reloads and interrupted runs
 //

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sluice-cdc/sluice/ddl"
@@ -40,15 +41,32 @@ type sizedColumn interface {
 	view() sizedColumn
 }
 
-// metaColumns gives a block the table's metadata columns: views over
-// values built once per table and run, shared by every block.
-func (j *tableJob) metaColumns(p chconn.Profile, pt Point, max int) ([]string, []sizedColumn) {
-	j.metaOnce.Do(func() { j.metaNames, j.meta = metaColumns(p, pt, j.Table.Name, max) })
-	views := make([]sizedColumn, len(j.meta))
-	for i, m := range j.meta {
+// runMeta holds the metadata columns' values of a run, built once and
+// shared by every block: all but cdc_source_table are the same for every
+// table, which has its own (built by its first block).
+type runMeta struct {
+	once  sync.Once
+	names []string
+	cols  []sizedColumn
+}
+
+// sourceTableCol is the position of cdc_source_table in metaColumns.
+const sourceTableCol = 3
+
+// columns gives a block of job's rows its metadata columns (views).
+func (r *runMeta) columns(p chconn.Profile, pt Point, job *tableJob, max int) ([]string, []sizedColumn) {
+	r.once.Do(func() { r.names, r.cols = metaColumns(p, pt, "", max) })
+	job.metaOnce.Do(func() {
+		job.sourceTable = newConst(job.Table.Name, chconn.QuoteString(job.Table.Name), max)
+	})
+	views := make([]sizedColumn, len(r.cols))
+	for i, m := range r.cols {
+		if i == sourceTableCol {
+			m = job.sourceTable
+		}
 		views[i] = m.view()
 	}
-	return j.metaNames, views
+	return r.names, views
 }
 
 // metaColumns builds the CDC metadata columns of one table's snapshot

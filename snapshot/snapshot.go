@@ -53,7 +53,7 @@ func DefaultOptions() Options {
 		Schema:      "public",
 		Workers:     2,
 		ChunkRows:   250_000,
-		BatchRows:   200_000,
+		BatchRows:   500_000,
 		WaitTimeout: 5 * time.Minute,
 		WaitPoll:    100 * time.Millisecond,
 		DDL:         ddl.DefaultOptions(),
@@ -96,10 +96,9 @@ type tableJob struct {
 	Estimate int64
 	Chunks   int
 	Created  bool
-	// The metadata columns' values, built by the first block.
-	metaOnce  sync.Once
-	metaNames []string
-	meta      []sizedColumn
+	// cdc_source_table's values, built by the table's first block.
+	metaOnce    sync.Once
+	sourceTable sizedColumn
 }
 
 // Run snapshots the chosen tables of the PostgreSQL database at pgDSN into
@@ -224,12 +223,13 @@ func runWorkers(parent context.Context, cfg *pgx.ConnConfig, ch chconn.Conn, pt 
 	var once sync.Once
 	var first error
 	n := min(opts.Workers, max(len(chunks), 1))
+	tokens, meta := blockTokens(n), &runMeta{}
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &worker{ch: ch, pt: pt, opts: opts}
+			w := &worker{ch: ch, pt: pt, opts: opts, tokens: tokens, meta: meta}
 			if err := w.run(ctx, cfg, queue); err != nil {
 				once.Do(func() { first = err; cancel() })
 			}

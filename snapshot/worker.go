@@ -14,9 +14,12 @@ import (
 	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
-// pipelineBlocks is how many insert blocks a worker holds: one being
-// filled from PostgreSQL while the previous one is inserted.
-const pipelineBlocks = 2
+// blockTokens bounds the insert blocks of a run (being filled or
+// inserted), and so its memory: max(2, workers) blocks of BatchRows rows,
+// so that one block is read while another is inserted. Large blocks make
+// few large parts, which is what ClickHouse spends least on; a worker
+// without a block waits (its query simply pauses).
+func blockTokens(workers int) chan struct{} { return make(chan struct{}, max(2, workers)) }
 
 // worker reads chunks on its own PostgreSQL connection, inside a
 // transaction that imported the exported snapshot, into insert blocks that
@@ -24,9 +27,11 @@ const pipelineBlocks = 2
 // A block collects one table's rows across chunks until it holds
 // Options.BatchRows rows: few large inserts make few large parts.
 type worker struct {
-	ch   chconn.Conn
-	pt   Point
-	opts Options
+	ch     chconn.Conn
+	pt     Point
+	opts   Options
+	tokens chan struct{}
+	meta   *runMeta
 }
 
 func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chunk) (err error) {
@@ -48,7 +53,7 @@ func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chun
 	// An insert failure cancels the reads; a read failure the inserts.
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	ins := &inserter{w: w, todo: make(chan *block), free: make(chan *block, pipelineBlocks), done: make(chan struct{}), cancel: cancel}
+	ins := &inserter{w: w, todo: make(chan *block), free: make(chan *block, cap(w.tokens)), done: make(chan struct{}), cancel: cancel}
 	go ins.loop(wctx)
 	readErr := w.read(wctx, tx, queue, ins)
 	if readErr != nil {
@@ -56,6 +61,9 @@ func (w *worker) run(ctx context.Context, cfg *pgx.ConnConfig, queue <-chan Chun
 	}
 	close(ins.todo)
 	<-ins.done
+	for ; ins.held > 0; ins.held-- {
+		<-w.tokens // a block the failed read kept
+	}
 	switch {
 	case ins.err != nil:
 		return ins.err
@@ -74,7 +82,9 @@ func (w *worker) read(ctx context.Context, tx pgx.Tx, queue <-chan Chunk, ins *i
 	var cur *block
 	for c := range queue {
 		if cur != nil && cur.job != c.Table {
-			ins.todo <- cur
+			if err := ins.submit(ctx, cur); err != nil {
+				return err
+			}
 			cur = nil
 		}
 		var err error
@@ -83,11 +93,7 @@ func (w *worker) read(ctx context.Context, tx pgx.Tx, queue <-chan Chunk, ins *i
 		}
 	}
 	if cur != nil {
-		select {
-		case ins.todo <- cur:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
+		return ins.submit(ctx, cur)
 	}
 	return nil
 }
@@ -105,7 +111,9 @@ func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk, b *block, in
 	fds := rows.FieldDescriptions()
 	tm := tx.Conn().TypeMap()
 	if b != nil && !b.fits(fds) {
-		ins.todo <- b
+		if err := ins.submit(ctx, b); err != nil {
+			return nil, err
+		}
 		b = nil
 	}
 	var waited time.Duration
@@ -131,10 +139,8 @@ func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk, b *block, in
 		}
 		n++
 		if b.len() >= w.opts.BatchRows {
-			select {
-			case ins.todo <- b:
-			case <-ctx.Done():
-				return nil, context.Cause(ctx)
+			if err := ins.submit(ctx, b); err != nil {
+				return nil, err
 			}
 			b = nil
 			if err := next(); err != nil {
@@ -152,11 +158,14 @@ func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk, b *block, in
 }
 
 // inserter writes a worker's blocks in order and returns them for reuse.
+// Every block being filled or inserted holds one of the run's tokens.
 type inserter struct {
-	w      *worker
-	todo   chan *block
-	free   chan *block
-	made   int
+	w    *worker
+	todo chan *block
+	free chan *block
+	// held counts the tokens taken by get and not yet given back by loop
+	// (read by run once loop is done).
+	held   int
 	done   chan struct{}
 	err    error
 	cancel context.CancelCauseFunc
@@ -172,32 +181,43 @@ func (in *inserter) loop(ctx context.Context) {
 			}
 		}
 		b.reset()
-		in.free <- b // capacity pipelineBlocks: never blocks
+		select {
+		case in.free <- b: // for the worker's next block
+		default:
+		}
+		<-in.w.tokens
 	}
 }
 
-// get returns an empty block for job's rows with these fields: a written
-// one when its shape fits, a new one while fewer than pipelineBlocks
-// exist, else it waits for the inserter to return one.
-func (in *inserter) get(ctx context.Context, w *worker, job *tableJob, fds []pgconn.FieldDescription, tm *pgtype.Map) (*block, error) {
-	var b *block
+// submit hands a block to the inserter.
+func (in *inserter) submit(ctx context.Context, b *block) error {
 	select {
-	case b = <-in.free:
+	case in.todo <- b:
+		in.held--
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// get returns an empty block for job's rows with these fields once the
+// run has a token for it: a written one of this worker when its shape
+// fits, else a new one.
+func (in *inserter) get(ctx context.Context, w *worker, job *tableJob, fds []pgconn.FieldDescription, tm *pgtype.Map) (*block, error) {
+	select {
+	case w.tokens <- struct{}{}:
+		in.held++
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	select {
+	case b := <-in.free:
+		if b.job == job && b.fits(fds) {
+			return b, nil
+		}
 	default:
-		if in.made < pipelineBlocks {
-			in.made++
-			return w.newBlock(job, fds, tm)
-		}
-		select {
-		case b = <-in.free:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
 	}
-	if b.job == job && b.fits(fds) {
-		return b, nil
-	}
-	return w.newBlock(job, fds, tm) // replaces b, which is dropped
+	return w.newBlock(job, fds, tm)
 }
 
 // column is one source column's buffer in a block.
@@ -310,7 +330,7 @@ func (w *worker) newBlock(job *tableJob, fds []pgconn.FieldDescription, tm *pgty
 		b.cols = append(b.cols, c)
 		b.data = append(b.data, c)
 	}
-	metaNames, meta := job.metaColumns(p, w.pt, w.opts.BatchRows)
+	metaNames, meta := w.meta.columns(p, w.pt, job, w.opts.BatchRows)
 	b.names = append(b.names, metaNames...)
 	b.meta = meta
 	for _, m := range meta {

@@ -1,6 +1,7 @@
 package typemap
 
 import (
+	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -107,15 +108,7 @@ func NewBinaryColumn(c Column, oid uint32, p chconn.Profile, pol Policies) (Bina
 		if k == KindMoney {
 			defScale = pol.MoneyScale
 		}
-		ints := &decimalInterner{}
-		limit := pow10u[prec]
-		return newBin(c, decimalConv(prec, scale, defScale), oid, func(b []byte) (decimal.Decimal, bool) {
-			n, ok := numericScaled(b, scale, limit)
-			if !ok {
-				return decimal.Decimal{}, false
-			}
-			return ints.decimal(n, scale), true
-		}), true
+		return &binDecimal{col: c, conv: decimalConv(prec, scale, defScale), prec: prec, scale: scale, limit: pow10u[prec]}, true
 	case KindTimestamp, KindTimestampTZ:
 		if oid != oidTimestamp && oid != oidTimestamptz {
 			break
@@ -348,6 +341,203 @@ func numericScaled(b []byte, scale int, limit uint64) (int64, bool) {
 		return -int64(acc), true
 	}
 	return int64(acc), true
+}
+
+// binDecimal holds a Decimal(p ≤ 18, s) column as integers scaled by
+// 10^s: 8 bytes and no pointer per value. Values returns them as a slice
+// type that is a driver.Valuer: clickhouse-go converts it to the
+// []decimal.Decimal it wants when the column is appended, so the
+// decimal.Decimal values exist only for the part of the block being
+// encoded (the native insert appends a block in slices).
+type binDecimal struct {
+	col      Column
+	conv     conv[decimal.Decimal]
+	prec     int
+	scale    int
+	limit    uint64
+	vals     []int64
+	nulls    []bool
+	adjusted int
+}
+
+func (b *binDecimal) wrap(err error) error {
+	return fmt.Errorf("typemap: column %s (%s): %w", b.col.Name, b.col.Type, err)
+}
+
+func (b *binDecimal) AppendBinary(raw []byte) error {
+	if raw == nil {
+		return b.appendNull()
+	}
+	n, ok := numericScaled(raw, b.scale, b.limit)
+	if !ok {
+		// Off the fast path (NaN, too many digits, ...): the Builder's
+		// conversion decides, and a value it accepts is exact at the scale.
+		pv, err := binaryMap().decode(oidNumeric, raw)
+		if err != nil {
+			return b.wrap(err)
+		}
+		if pv == nil {
+			return b.appendNull()
+		}
+		d, null, adj, err := b.conv.pgx(pv)
+		if err != nil {
+			return b.wrap(err)
+		}
+		if adj {
+			b.adjusted++
+		}
+		if null {
+			return b.appendNull()
+		}
+		scaled := d.Shift(int32(b.scale))
+		if !scaled.IsInteger() || !scaled.BigInt().IsInt64() {
+			return b.wrap(fmt.Errorf("%s does not fit Decimal(%d, %d)", d.String(), b.prec, b.scale))
+		}
+		n = scaled.IntPart()
+	}
+	b.vals = append(b.vals, n)
+	if b.col.Nullable {
+		b.nulls = append(b.nulls, false)
+	}
+	return nil
+}
+
+func (b *binDecimal) appendNull() error {
+	if !b.col.Nullable {
+		return b.wrap(fmt.Errorf("NULL in a NOT NULL column"))
+	}
+	b.vals = append(b.vals, 0)
+	b.nulls = append(b.nulls, true)
+	return nil
+}
+
+func (b *binDecimal) Len() int { return len(b.vals) }
+
+func (b *binDecimal) Reset() {
+	b.vals = b.vals[:0]
+	b.nulls = b.nulls[:0]
+	b.adjusted = 0
+}
+
+func (b *binDecimal) Adjusted() int { return b.adjusted }
+
+func (b *binDecimal) Values() any {
+	if !b.col.Nullable {
+		return asScaled[b.scale](b.vals)
+	}
+	out := make(nullScaledDecimals, len(b.vals))
+	for i, v := range b.vals {
+		out[i] = nullScaled{v: v, null: b.nulls[i], scale: int32(b.scale)}
+	}
+	return out
+}
+
+func (b *binDecimal) Literal(i int) string {
+	if b.col.Nullable && b.nulls[i] {
+		return "NULL"
+	}
+	return b.conv.literal(decimal.New(b.vals[i], -int32(b.scale)))
+}
+
+// scaledInts is a Decimal(p, S.scale()) column's values for clickhouse-go,
+// which takes a driver.Valuer giving []decimal.Decimal. The scale is in
+// the type, so the values stay a plain []int64 that the native insert can
+// slice.
+type scaledInts[S scaleOf] []int64
+
+type scaleOf interface{ scale() int32 }
+
+type scale0 struct{}
+type scale1 struct{}
+type scale2 struct{}
+type scale3 struct{}
+type scale4 struct{}
+type scale5 struct{}
+type scale6 struct{}
+type scale7 struct{}
+type scale8 struct{}
+type scale9 struct{}
+type scale10 struct{}
+type scale11 struct{}
+type scale12 struct{}
+type scale13 struct{}
+type scale14 struct{}
+type scale15 struct{}
+type scale16 struct{}
+type scale17 struct{}
+type scale18 struct{}
+
+func (scale0) scale() int32  { return 0 }
+func (scale1) scale() int32  { return 1 }
+func (scale2) scale() int32  { return 2 }
+func (scale3) scale() int32  { return 3 }
+func (scale4) scale() int32  { return 4 }
+func (scale5) scale() int32  { return 5 }
+func (scale6) scale() int32  { return 6 }
+func (scale7) scale() int32  { return 7 }
+func (scale8) scale() int32  { return 8 }
+func (scale9) scale() int32  { return 9 }
+func (scale10) scale() int32 { return 10 }
+func (scale11) scale() int32 { return 11 }
+func (scale12) scale() int32 { return 12 }
+func (scale13) scale() int32 { return 13 }
+func (scale14) scale() int32 { return 14 }
+func (scale15) scale() int32 { return 15 }
+func (scale16) scale() int32 { return 16 }
+func (scale17) scale() int32 { return 17 }
+func (scale18) scale() int32 { return 18 }
+
+// asScaled[s] views scaled integers as scaledInts of scale s (no copy).
+var asScaled = [19]func([]int64) any{
+	func(v []int64) any { return scaledInts[scale0](v) },
+	func(v []int64) any { return scaledInts[scale1](v) },
+	func(v []int64) any { return scaledInts[scale2](v) },
+	func(v []int64) any { return scaledInts[scale3](v) },
+	func(v []int64) any { return scaledInts[scale4](v) },
+	func(v []int64) any { return scaledInts[scale5](v) },
+	func(v []int64) any { return scaledInts[scale6](v) },
+	func(v []int64) any { return scaledInts[scale7](v) },
+	func(v []int64) any { return scaledInts[scale8](v) },
+	func(v []int64) any { return scaledInts[scale9](v) },
+	func(v []int64) any { return scaledInts[scale10](v) },
+	func(v []int64) any { return scaledInts[scale11](v) },
+	func(v []int64) any { return scaledInts[scale12](v) },
+	func(v []int64) any { return scaledInts[scale13](v) },
+	func(v []int64) any { return scaledInts[scale14](v) },
+	func(v []int64) any { return scaledInts[scale15](v) },
+	func(v []int64) any { return scaledInts[scale16](v) },
+	func(v []int64) any { return scaledInts[scale17](v) },
+	func(v []int64) any { return scaledInts[scale18](v) },
+}
+
+func (s scaledInts[S]) Value() (driver.Value, error) {
+	var sc S
+	var ints decimalInterner
+	out := make([]decimal.Decimal, len(s))
+	for i, v := range s {
+		out[i] = ints.decimal(v, int(sc.scale()))
+	}
+	return out, nil
+}
+
+type nullScaled struct {
+	v     int64
+	null  bool
+	scale int32
+}
+
+type nullScaledDecimals []nullScaled
+
+func (s nullScaledDecimals) Value() (driver.Value, error) {
+	var ints decimalInterner
+	out := make([]*decimal.Decimal, len(s))
+	for i, x := range s {
+		if !x.null {
+			d := ints.decimal(x.v, int(x.scale))
+			out[i] = &d
+		}
+	}
+	return out, nil
 }
 
 // decimalInterner shares one big.Int per recent coefficient: a
