@@ -82,13 +82,22 @@ func TestShop(t *testing.T) {
 	orders, payments := tableNamed(t, tables, "orders"), tableNamed(t, tables, "payments")
 	o := func(q string) int64 { return pgInt(t, pg, fmt.Sprintf(q, schema+".orders")) }
 	p := func(q string) int64 { return pgInt(t, pg, fmt.Sprintf(q, schema+".payments")) }
-	minOrder, maxOrder := o("SELECT min(order_id) FROM %s"), o("SELECT max(order_id) FROM %s")
+	// Keys are taken by rank, not by arithmetic on the smallest key: the
+	// shared shop has holes where churn deleted rows.
+	nthOrder := func(n int) int64 {
+		return o(fmt.Sprintf("SELECT order_id FROM %%s ORDER BY order_id OFFSET %d LIMIT 1", n))
+	}
+	nthPay := func(n int) int64 {
+		return p(fmt.Sprintf("SELECT payment_id FROM %%s ORDER BY payment_id OFFSET %d LIMIT 1", n))
+	}
+	maxOrder := o("SELECT max(order_id) FROM %s")
 
 	// FINAL and _is_deleted = 0 must be in use: an older version of a row,
 	// and a row deleted at the source and marked deleted in ClickHouse.
-	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", minOrder+5), map[string]string{"notes": "'stale'"}, 50, false)
-	pgExec(t, pg, fmt.Sprintf("DELETE FROM %s.orders WHERE order_id = %d", schema, minOrder+6))
-	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", minOrder+6), nil, 150, true)
+	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", nthOrder(5)), map[string]string{"notes": "'stale'"}, 50, false)
+	gone := nthOrder(6)
+	pgExec(t, pg, fmt.Sprintf("DELETE FROM %s.orders WHERE order_id = %d", schema, gone))
+	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", gone), nil, 150, true)
 
 	rep := runVerify(t, pg, ch, db, tables, Options{Policies: pol})
 	if rep.Verdict != Equal || len(rep.Tables) != 5 {
@@ -101,13 +110,13 @@ func TestShop(t *testing.T) {
 	}
 
 	// In ClickHouse: change, delete, add one order each.
-	changed, deleted, added := minOrder+10, minOrder+20, maxOrder+1000
+	changed, deleted, added := nthOrder(10), nthOrder(20), maxOrder+1000
 	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", changed), map[string]string{"notes": "concat(ifNull(notes, ''), ' (edited)')"}, 300, false)
 	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", deleted), nil, 300, true)
 	chCopyRow(t, ch, db, orders, fmt.Sprintf("order_id = %d", changed), map[string]string{"order_id": fmt.Sprint(added)}, 300, false)
 	// In PostgreSQL: change, delete, add one payment each.
-	minPay, maxPay := p("SELECT min(payment_id) FROM %s"), p("SELECT max(payment_id) FROM %s")
-	pChanged, pDeleted, pAdded := minPay+30, minPay+40, maxPay+1
+	minPay, maxPay := nthPay(0), p("SELECT max(payment_id) FROM %s")
+	pChanged, pDeleted, pAdded := nthPay(30), nthPay(40), maxPay+1
 	pgExec(t, pg, fmt.Sprintf("UPDATE %s.payments SET amount = amount + 0.01 WHERE payment_id = %d", schema, pChanged))
 	pgExec(t, pg, fmt.Sprintf("DELETE FROM %s.payments WHERE payment_id = %d", schema, pDeleted))
 	pgExec(t, pg, fmt.Sprintf("INSERT INTO %[1]s.payments SELECT %[2]d, order_id, gen_random_uuid(), method, status, amount, currency, paid_at, card_last4, created_at, updated_at FROM %[1]s.payments WHERE payment_id = %[3]d", schema, pAdded, minPay))
