@@ -29,9 +29,10 @@ import (
 )
 
 // replicateMemoryLimit is the Go runtime's soft memory limit for replicate
-// (unless GOMEMLIMIT is set): the default flush window and Kafka batch
-// hold about 150 MB live.
-const replicateMemoryLimit = 200 << 20
+// (unless GOMEMLIMIT is set): the window being built, the window being
+// written and the batch read ahead hold about 150 MB live; the limit keeps
+// the heap's garbage from pushing RSS past 300 MB.
+const replicateMemoryLimit = 160 << 20
 
 // replicateOptions are the flags of sluice replicate.
 type replicateOptions struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-cdc/sluice/ddl"
 	"github.com/sluice-cdc/sluice/internal/chconn"
+	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
 // metaCol is a plain typed column for the CDC metadata (chconn.Column).
@@ -34,6 +35,8 @@ func dtLit(t time.Time) string  { return "'" + t.UTC().Format("2006-01-02 15:04:
 // column builders plus the metadata columns, and what the rows cover.
 type block struct {
 	t         *table
+	cols      []typemap.Builder // the table's source columns, this block's own
+	layout    int               // table.layout when the builders were made
 	op        metaCol[string]
 	tsTime    metaCol[time.Time] // cdc_timestamp on DateTime64 servers
 	tsMillis  metaCol[uint64]    // cdc_timestamp elsewhere (epoch ms)
@@ -54,9 +57,19 @@ type block struct {
 // opCounts are rows per operation.
 type opCounts struct{ Inserted, Updated, Deleted, Snapshot int64 }
 
+// newBlock makes an empty block with builders of its own, so that one
+// block can be written while the next one is built.
 func newBlock(t *table) *block {
+	cols := make([]typemap.Builder, len(t.cols))
+	for i := range t.cols {
+		b, err := typemap.NewBuilder(t.cols[i].col, t.profile, t.pol)
+		if err != nil {
+			b = t.cols[i].b // cannot happen: the table's own builder was made the same way
+		}
+		cols[i] = b
+	}
 	return &block{
-		t:  t,
+		t: t, cols: cols, layout: t.layout,
 		op: metaCol[string]{lit: strLit}, tsTime: metaCol[time.Time]{lit: dt3Lit}, tsMillis: metaCol[uint64]{lit: u64Lit},
 		db: metaCol[string]{lit: strLit}, src: metaCol[string]{lit: strLit},
 		eventTime: metaCol[time.Time]{lit: dtLit}, version: metaCol[uint64]{lit: u64Lit}, deleted: metaCol[uint8]{lit: u8Lit},
@@ -65,8 +78,8 @@ func newBlock(t *table) *block {
 }
 
 func (b *block) reset() {
-	for i := range b.t.cols {
-		b.t.cols[i].b.Reset()
+	for _, c := range b.cols {
+		c.Reset()
 	}
 	for _, c := range []interface{ reset() }{&b.op, &b.tsTime, &b.tsMillis, &b.db, &b.src, &b.eventTime, &b.version, &b.deleted} {
 		c.reset()
@@ -80,9 +93,9 @@ func (b *block) reset() {
 func (b *block) columns() ([]string, []chconn.Column) {
 	names := make([]string, 0, len(b.t.cols)+7)
 	data := make([]chconn.Column, 0, len(b.t.cols)+7)
-	for _, c := range b.t.cols {
+	for i, c := range b.t.cols {
 		names = append(names, c.col.Name)
-		data = append(data, c.b)
+		data = append(data, b.cols[i])
 	}
 	var ts chconn.Column = &b.tsMillis
 	if b.t.profile.DateTime64 {
@@ -97,18 +110,18 @@ func (b *block) columns() ([]string, []chconn.Column) {
 // builders hold one value more than others: the caller rebuilds the block.
 func (b *block) appendRow(e *event, now time.Time) error {
 	for i := range b.t.cols {
-		c := &b.t.cols[i]
+		c, cb := &b.t.cols[i], b.cols[i]
 		v := e.image[i]
 		var err error
 		switch {
 		case v.state == valAbsent && (c.col.Nullable || c.col.Array):
-			err = c.b.AppendNull()
+			err = cb.AppendNull()
 		case v.state == valAbsent:
-			err = c.b.AppendDebezium(zeroToken(*c), nil)
+			err = cb.AppendDebezium(zeroToken(*c), nil)
 		case v.state == valRow:
-			err = c.b.AppendCopy(v.row)
+			err = cb.AppendCopy(v.row)
 		default:
-			err = c.b.AppendDebezium(v.raw, v.fs)
+			err = cb.AppendDebezium(v.raw, v.fs)
 			b.data += len(v.raw)
 		}
 		if err != nil {
@@ -138,8 +151,8 @@ func (b *block) appendRow(e *event, now time.Time) error {
 // dropPartialRow removes the values a failed appendRow left in the
 // source columns (the metadata columns are appended only on success).
 func (b *block) dropPartialRow() {
-	for i := range b.t.cols {
-		b.t.cols[i].b.Truncate(b.rows)
+	for _, c := range b.cols {
+		c.Truncate(b.rows)
 	}
 }
 
@@ -149,7 +162,7 @@ func (b *block) finish() {
 		return
 	}
 	months := map[int]bool{}
-	addMonths(b.t.cols[b.t.part].b.Values(), months)
+	addMonths(b.cols[b.t.part].Values(), months)
 	for m := range months {
 		b.touched[fmt.Sprintf("%04d%02d", m/100, m%100)] = true
 	}

@@ -768,8 +768,9 @@ func pgIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 // normExprs gives, for one column, a PostgreSQL and a ClickHouse
 // expression printing the same text for the same value (the checksum rules
 // of internal/typemap/README.md, as snapshot's tests use them), NULL as
-// <NULL> on both. Dates outside ClickHouse's range are NULL under the
-// null out-of-range policy the tests run with.
+// <NULL> on both. Dates are Int32 day counts on legacy servers; on modern
+// ones, dates outside Date32 are NULL under the null out-of-range policy
+// the tests run with.
 func normExprs(c typemap.Column, p chconn.Profile) (pgExpr, chExpr string) {
 	pgID, chID := pgIdent(c.Name), chconn.QuoteIdent(c.Name)
 	if c.Array {
@@ -787,11 +788,13 @@ func normExprs(c typemap.Column, p chconn.Profile) (pgExpr, chExpr string) {
 	case typemap.KindBpchar:
 		pgExpr = "CASE WHEN " + pgID + " IS NOT NULL THEN format('%s', " + pgID + ") END"
 	case typemap.KindDate:
-		lo, hi := "1970-01-01", "2149-06-06"
-		if p.Date32 {
-			lo, hi = "1900-01-01", "2299-12-31"
+		if !p.Date32 {
+			// Legacy servers store a date as Int32 days since 1970-01-01
+			// (exact for every PostgreSQL date, no out-of-range NULLs).
+			pgExpr = fmt.Sprintf("(%s - date '1970-01-01')::text", pgID)
+			break
 		}
-		pgExpr = fmt.Sprintf("CASE WHEN %[1]s BETWEEN '%[2]s' AND '%[3]s' THEN to_char(%[1]s, 'YYYY-MM-DD') END", pgID, lo, hi)
+		pgExpr = fmt.Sprintf("CASE WHEN %[1]s BETWEEN '1900-01-01' AND '2299-12-31' THEN to_char(%[1]s, 'YYYY-MM-DD') END", pgID)
 	case typemap.KindTimestamp, typemap.KindTimestampTZ:
 		pgExpr = fmt.Sprintf("(extract(epoch from %s) * 1000000)::bigint::text", pgID)
 		if p.DateTime64 {

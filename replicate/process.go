@@ -280,6 +280,13 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		}
 	}
 	stored := map[string]*storedRow{}
+	if len(need) > 0 && r.inflightHolds(t, need) {
+		// The window being written holds some of these keys (or truncates
+		// the table): ClickHouse has their latest state only after it.
+		if err := r.waitWrite(); err != nil {
+			return err
+		}
+	}
 	if len(need) > 0 {
 		err := withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+t.name, func(ctx context.Context) error {
 			var err error
@@ -407,11 +414,12 @@ func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) 
 	}
 }
 
-// write writes every table's block and the dead letters, each with
-// retries; the caller commits only after all of it succeeded.
-func (r *runner) write(ctx context.Context, order []*table, res *batchResult) error {
-	for _, t := range order {
-		blk := t.block
+// write writes every block and the dead letters, each with retries; the
+// caller commits only after all of it succeeded. It runs in the writer
+// goroutine: it touches only the window's blocks and result.
+func (r *runner) write(ctx context.Context, blocks []*block, res *batchResult) error {
+	for _, blk := range blocks {
+		t := blk.t
 		if blk.truncate {
 			err := withRetry(ctx, r.cfg.RetryTimeout, "truncate "+t.name, func(ctx context.Context) error {
 				return r.conn().Exec(ctx, "TRUNCATE TABLE "+chconn.QuoteIdent(t.name))
@@ -440,7 +448,6 @@ func (r *runner) write(ctx context.Context, order []*table, res *batchResult) er
 		}
 		res.written = append(res.written, written{table: t.name, rows: blk.rows, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate})
 		blk.reset()
-		clear(t.latest)
 	}
 	if len(res.deadLetters) == 0 {
 		return nil

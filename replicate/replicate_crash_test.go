@@ -228,8 +228,10 @@ func (w *offsetWatch) finish() {
 // TestReplicateOverlappingRuns starts two sluice processes at once on the
 // same group and topics (two scheduled runs that overlap). While they run,
 // the group's committed offsets are polled every 50 ms: none may ever go
-// back. Afterwards every change below the committed offsets is in
-// ClickHouse, and after a final run to lag 0 ClickHouse equals PostgreSQL.
+// back, and both runs exit 0 (a generation lost to the other run is
+// rejoined, not reported as a failure). Afterwards every change below the
+// committed offsets is in ClickHouse, and after a final run to lag 0
+// ClickHouse equals PostgreSQL.
 func TestReplicateOverlappingRuns(t *testing.T) {
 	e := newE2E(t, "unwrap", 10*time.Second)
 	parts := e.partitions()
@@ -259,8 +261,10 @@ func TestReplicateOverlappingRuns(t *testing.T) {
 		if !ok {
 			t.Fatalf("run %c wrote no JSON report; stderr:\n%s", 'A'+i, tail(p.stderr.String(), 30))
 		}
-		if p.code != 0 && p.code != 1 {
-			t.Fatalf("run %c exited %d; stderr:\n%s", 'A'+i, p.code, tail(p.stderr.String(), 30))
+		// A lost generation is not a failure: the run rejoins and re-reads
+		// what it had not committed, so both overlapping runs finish.
+		if p.code != 0 {
+			t.Fatalf("run %c exited %d, want 0 (a lost generation must be rejoined, not fail the run); stderr:\n%s", 'A'+i, p.code, tail(p.stderr.String(), 30))
 		}
 		if r.DeadLetters > 0 {
 			t.Fatalf("run %c produced %d dead letters", 'A'+i, r.DeadLetters)

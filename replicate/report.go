@@ -24,6 +24,10 @@ type Report struct {
 	Joined      bool    `json:"joined"`
 	Generations []int32 `json:"generations"`
 	Cycles      int     `json:"cycles"`
+	// Rejoins counts joins after a lost generation (an overlapping run
+	// joined or left, a session expired) with records read but not yet
+	// committed: those were read again in the new generation.
+	Rejoins int `json:"rejoins"`
 
 	Messages       int64   `json:"messages"`
 	Bytes          int64   `json:"bytes"`
@@ -139,6 +143,7 @@ func (r *Report) touch(table string, parts map[string]bool) {
 // addSource merges a source's partition report (one per cycle in follow mode).
 func (r *Report) addSource(kr kafkasrc.Report) {
 	r.Generations = append(r.Generations, kr.Generations...)
+	r.Rejoins += kr.Rejoins
 	for _, p := range kr.Partitions {
 		pr := PartitionReport{Topic: p.Topic, Partition: p.Partition, Assigned: p.Assigned,
 			Start: p.Start, Committed: p.Committed, Target: p.Target, LagLeft: p.LagLeft, Messages: p.Messages}

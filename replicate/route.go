@@ -69,7 +69,10 @@ func (r *runner) applyDDL(ctx context.Context, topics []string) error {
 				tables = append(tables, tb)
 			}
 		}
-		done, err := ddl.Apply(ctx, r.conn(), tables, r.cfg.DDL, ddl.Allow{}, r.log)
+		// Bounded like a write: a frozen ClickHouse must not hold the run.
+		actx, cancel := context.WithTimeout(ctx, r.cfg.RetryTimeout)
+		done, err := ddl.Apply(actx, r.conn(), tables, r.cfg.DDL, ddl.Allow{}, r.log)
+		cancel()
 		if err != nil {
 			var refused *ddl.RefusedError
 			if errors.As(err, &refused) {
@@ -124,8 +127,8 @@ func (r *runner) checkSchema(ctx context.Context, t *table, topic string, rec *d
 		}
 		return nil
 	}
-	if r.win.pending() {
-		return errFlushFirst
+	if r.win.pending() || r.inflight != nil {
+		return errFlushFirst // also waits for the window being written
 	}
 	before := len(t.cols)
 	if err := r.applyDDL(ctx, []string{topic}); err != nil {
@@ -146,7 +149,7 @@ func (r *runner) checkSchema(ctx context.Context, t *table, topic string, rec *d
 		return nil
 	}
 	*t = *fresh
-	t.block = newBlock(t)
+	t.block, t.spare = newBlock(t), nil
 	r.log.Info("table evolved before writing", "table", t.name, "columns", len(t.cols))
 	return errRestart
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sluice-cdc/sluice/ddl"
@@ -20,7 +21,9 @@ import (
 // limit was written and committed.
 var ErrDeadLetterLimit = errors.New("dead-letter limit exceeded")
 
-// runner is one Run's state. It is used from one goroutine.
+// runner is one Run's state. The main goroutine owns it; the reader
+// goroutine touches only src (under srcMu) and the writer goroutine only
+// the window it was handed (see doc.go, Concurrency).
 type runner struct {
 	cfg     Config
 	log     *slog.Logger
@@ -37,13 +40,18 @@ type runner struct {
 	dlReady    bool
 	stages     stageTimes
 	src        *kafkasrc.Source // during a drain
-	win        window
+	srcMu      sync.Mutex       // the reader goroutine, commits and rejoins share src
+	reader     *reader
+	win        window    // being built
+	inflight   *flushing // being written and committed, nil when none
+	rejoins    int
 }
 
 // stageTimes add up the wall time spent per stage, logged at the end of a
 // drain (where a run waits: Kafka, ClickHouse or its own CPU).
 type stageTimes struct {
 	read, decode, fill, build, write, commit time.Duration
+	wait                                     time.Duration // for the writer goroutine
 }
 
 func (st *stageTimes) since(d *time.Duration, t0 time.Time) time.Time {
@@ -167,7 +175,8 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 		st := r.stages
 		r.log.Info("stage wall times", "read", st.read.Round(time.Millisecond), "decode", st.decode.Round(time.Millisecond),
 			"fill", st.fill.Round(time.Millisecond), "build", st.build.Round(time.Millisecond),
-			"write", st.write.Round(time.Millisecond), "commit", st.commit.Round(time.Millisecond))
+			"write", st.write.Round(time.Millisecond), "commit", st.commit.Round(time.Millisecond),
+			"wait_for_write", st.wait.Round(time.Millisecond))
 	}()
 	// Writes and commits outlive a cancellation by ShutdownTimeout, so the
 	// batch in hand is finished after SIGTERM.
@@ -178,10 +187,33 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 
 	r.src = src
 	defer func() { r.src = nil }()
+	r.startReader(ctx)
+	defer func() {
+		r.stopReader()
+		if r.inflight != nil {
+			// An error stopped the run: the window being written is
+			// finished (or fails) before the group is left.
+			if err := r.waitWrite(); err != nil {
+				r.log.Warn("background write", "err", err)
+			}
+		}
+	}()
 	for {
-		if status := r.bound(ctx, deadline); status != "" {
-			if err := r.flush(wctx); err != nil {
+		if err := r.pollWrite(); err != nil {
+			if !errors.Is(err, kafkasrc.ErrGenerationLost) {
 				return err
+			}
+			if err := r.rejoin(ctx, err); err != nil {
+				return err
+			}
+		}
+		if status := r.bound(ctx, deadline); status != "" {
+			r.stopReader()
+			if err := r.flush(wctx); err != nil && !errors.Is(err, kafkasrc.ErrGenerationLost) {
+				return err
+			} else if err != nil {
+				// Written, not committed: the group's next reader reads it again.
+				r.log.Warn("stopping with the last window written but not committed (generation lost)", "err", err)
 			}
 			r.rep.Status = status
 			if status == StatusInterrupted {
@@ -190,35 +222,157 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 			return nil
 		}
 		t0 := time.Now()
-		b, err := src.ReadBatch(ctx)
+		var rr readResult
+		select {
+		case rr = <-r.reader.ch:
+		case <-ctx.Done():
+			continue // bound() handles it
+		}
 		r.stages.since(&r.stages.read, t0)
+		b, err := rr.b, rr.err
 		if errors.Is(err, io.EOF) {
 			if err := r.flush(wctx); err != nil {
+				if errors.Is(err, kafkasrc.ErrGenerationLost) {
+					if err := r.rejoin(ctx, err); err != nil {
+						return err
+					}
+					continue
+				}
 				return err
 			}
 			r.rep.Status = StatusDrained
 			return nil
 		}
+		if errors.Is(err, kafkasrc.ErrGenerationLost) {
+			if err := r.rejoin(ctx, err); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
-				// The window in hand is written and committed first.
-				if err := r.flush(wctx); err != nil {
-					return err
-				}
-				r.rep.Status = StatusInterrupted
-				return fmt.Errorf("replicate: %w", ctx.Err())
+				continue // bound(): the window in hand is written and committed
 			}
 			return markUnreachable(fmt.Errorf("replicate: %w", err))
 		}
-		if err := r.process(wctx, b); err != nil {
-			return err
-		}
-		if r.windowFull() {
-			if err := r.flush(wctx); err != nil {
-				return err
+		err = r.process(wctx, b)
+		if err == nil {
+			switch {
+			case r.deadLetterLimitCrossed():
+				err = r.flush(wctx) // stop right after the batch that crossed it
+			case r.windowFull():
+				err = r.flushAsync(wctx)
 			}
 		}
+		if errors.Is(err, kafkasrc.ErrGenerationLost) {
+			err = r.rejoin(ctx, err)
+		}
+		if err != nil {
+			return err
+		}
 	}
+}
+
+// readResult is one ReadBatch outcome handed from the reader goroutine.
+type readResult struct {
+	b   *kafkasrc.Batch
+	err error
+}
+
+// reader is the goroutine that reads Kafka ahead of processing: it holds
+// at most one batch ready while the main goroutine processes the previous
+// one. It calls the Source under srcMu (commits and rejoins take it too).
+type reader struct {
+	ch     chan readResult
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *runner) startReader(ctx context.Context) {
+	rctx, cancel := context.WithCancel(ctx)
+	rd := &reader{ch: make(chan readResult), cancel: cancel, done: make(chan struct{})}
+	r.reader = rd
+	go func() {
+		defer close(rd.done)
+		for {
+			r.srcMu.Lock()
+			b, err := r.src.ReadBatch(rctx)
+			r.srcMu.Unlock()
+			select {
+			case rd.ch <- readResult{b, err}:
+			case <-rctx.Done():
+				return // a batch read and not handed out is read again by the next reader
+			}
+			if err != nil {
+				<-rctx.Done()
+				return
+			}
+		}
+	}()
+}
+
+// stopReader ends the reader goroutine; batches it read and did not hand
+// out are not committed (the next generation or run reads them again).
+func (r *runner) stopReader() {
+	if r.reader == nil {
+		return
+	}
+	r.reader.cancel()
+	<-r.reader.done
+	r.reader = nil
+}
+
+// maxRejoins bounds the rejoins of one drain: a group that keeps
+// rebalancing faster than a window is written makes no progress.
+const maxRejoins = 50
+
+// rejoin handles a lost consumer group generation (an overlapping run
+// joined or left, this member's session expired): what was written stays
+// (durable, and idempotent by _version), the window not yet written is
+// dropped, nothing is committed with the old generation, and reading goes
+// on in the next generation from the group's committed offsets. Re-read
+// rows collapse with the written ones under FINAL.
+func (r *runner) rejoin(ctx context.Context, cause error) error {
+	r.rejoins++
+	if r.rejoins > maxRejoins {
+		return fmt.Errorf("replicate: %d rejoins in one drain, giving up: %w", maxRejoins, cause)
+	}
+	r.log.Warn("consumer group generation lost; dropping the unwritten window and rejoining", "err", cause,
+		"window_messages", r.win.messages)
+	r.stopReader()
+	if r.inflight != nil {
+		// Its rows stay written whatever happens to its commit.
+		if err := r.waitWrite(); err != nil && !errors.Is(err, kafkasrc.ErrGenerationLost) {
+			return err
+		}
+	}
+	r.abandon()
+	r.srcMu.Lock()
+	err := r.src.Rejoin(ctx)
+	r.srcMu.Unlock()
+	if err == nil {
+		r.startReader(ctx)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			r.rep.Status = StatusInterrupted
+			return fmt.Errorf("replicate: %w", ctx.Err())
+		}
+		return markUnreachable(fmt.Errorf("replicate: rejoin after %v: %w", cause, err))
+	}
+	return nil
+}
+
+// abandon drops the flush window and every pending block unwritten.
+func (r *runner) abandon() {
+	for _, t := range r.tables {
+		if t != nil {
+			t.block.reset()
+			clear(t.latest)
+		}
+	}
+	r.win = window{seen: r.win.seen}
+	clear(r.win.seen)
 }
 
 // bound returns the status that ends the run now, or "".
@@ -226,7 +380,7 @@ func (r *runner) bound(ctx context.Context, deadline time.Time) string {
 	switch {
 	case ctx.Err() != nil:
 		return StatusInterrupted
-	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.win.messages >= r.cfg.MaxMessages:
+	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.inflightMessages()+r.win.messages >= r.cfg.MaxMessages:
 		return StatusMaxMessages
 	case !deadline.IsZero() && r.cfg.Now().After(deadline):
 		return StatusMaxDuration
@@ -299,34 +453,154 @@ func (r *runner) windowFull() bool {
 		return true
 	case r.cfg.FlushInterval > 0 && time.Since(w.started) >= r.cfg.FlushInterval:
 		return true
-	case r.cfg.MaxDeadLetters >= 0 && r.rep.DeadLetters+int64(len(w.res.deadLetters)) > int64(r.cfg.MaxDeadLetters):
-		return true // stop right after the batch that crossed the limit
 	}
 	return false
 }
 
-// flush writes the window's blocks and dead letters, then commits the
-// offsets of its last batch (which cover every batch of the window): the
-// commit happens only after everything of the window is durable.
-func (r *runner) flush(ctx context.Context) error {
+// deadLetterLimitCrossed tells whether the window's dead letters cross
+// MaxDeadLetters: the run stops right after writing and committing it.
+func (r *runner) deadLetterLimitCrossed() bool {
+	if !r.win.pending() || r.cfg.MaxDeadLetters < 0 {
+		return false
+	}
+	n := r.rep.DeadLetters + int64(len(r.win.res.deadLetters))
+	if r.inflight != nil {
+		n += int64(len(r.inflight.win.res.deadLetters))
+	}
+	return n > int64(r.cfg.MaxDeadLetters)
+}
+
+// flushing is a window handed to the writer goroutine: its blocks are
+// written, then its offsets committed; done closes after both (or the
+// first error). At most one window is being written at a time, while the
+// next one is built into the tables' other blocks.
+type flushing struct {
+	win    window
+	blocks []*block
+	done   chan struct{}
+	err    error
+	write  time.Duration
+	commit time.Duration
+}
+
+func (r *runner) inflightMessages() int64 {
+	if r.inflight == nil {
+		return 0
+	}
+	return r.inflight.win.messages
+}
+
+// inflightHolds tells whether the window being written holds a row of one
+// of the keys of t (or truncates t): a ClickHouse lookup of those keys must
+// wait for that write.
+func (r *runner) inflightHolds(t *table, keys map[string]*event) bool {
+	f := r.inflight
+	if f == nil {
+		return false
+	}
+	for _, blk := range f.blocks {
+		if blk.t != t {
+			continue
+		}
+		if blk.truncate {
+			return true
+		}
+		for k := range keys {
+			if _, ok := t.written[k]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// flushAsync hands the window to the writer goroutine (after the previous
+// one finished) and starts the next window on fresh blocks.
+func (r *runner) flushAsync(ctx context.Context) error {
+	if err := r.waitWrite(); err != nil {
+		return err
+	}
 	w := &r.win
 	if !w.pending() {
 		return nil
 	}
-	t0 := time.Now()
-	if err := r.write(ctx, w.tables, &w.res); err != nil {
-		return err
+	f := &flushing{win: *w, done: make(chan struct{})}
+	f.win.seen, f.win.tables = nil, nil
+	for _, t := range w.tables {
+		blk := t.block
+		f.blocks = append(f.blocks, blk)
+		if t.spare != nil {
+			t.block, t.spare = t.spare, nil
+		} else {
+			t.block = newBlock(t)
+		}
+		// The keys of the window being written: lookups of them wait.
+		t.latest, t.written = t.written, t.latest
+		clear(t.latest)
 	}
-	t0 = r.stages.since(&r.stages.write, t0)
-	err := r.src.Commit(ctx, w.last)
-	r.stages.since(&r.stages.commit, t0)
-	if err != nil {
-		return fmt.Errorf("replicate: commit after writing %d messages: %w", w.messages, err)
-	}
-	r.account(w)
-	r.log.Debug("flushed", "batches", w.batches, "messages", w.messages, "rows", w.rows, "dead_letters", len(w.res.deadLetters))
 	*w = window{seen: w.seen}
 	clear(w.seen)
+	r.inflight = f
+	go func() {
+		defer close(f.done)
+		t0 := time.Now()
+		if f.err = r.write(ctx, f.blocks, &f.win.res); f.err != nil {
+			return
+		}
+		t1 := time.Now()
+		f.write = t1.Sub(t0)
+		r.srcMu.Lock()
+		err := r.src.Commit(ctx, f.win.last)
+		r.srcMu.Unlock()
+		f.commit = time.Since(t1)
+		if err != nil {
+			f.err = fmt.Errorf("replicate: commit after writing %d messages: %w", f.win.messages, err)
+		}
+	}()
+	return nil
+}
+
+// pollWrite collects the window being written if it is done.
+func (r *runner) pollWrite() error {
+	if r.inflight == nil {
+		return nil
+	}
+	select {
+	case <-r.inflight.done:
+		return r.waitWrite()
+	default:
+		return nil
+	}
+}
+
+// waitWrite waits for the window being written and accounts it: written
+// and committed, or written and not committed (generation lost: its rows
+// are in ClickHouse, its messages are read again), or failed.
+func (r *runner) waitWrite() error {
+	f := r.inflight
+	if f == nil {
+		return nil
+	}
+	t0 := time.Now()
+	<-f.done
+	r.stages.since(&r.stages.wait, t0)
+	r.inflight = nil
+	r.stages.write += f.write
+	r.stages.commit += f.commit
+	for _, blk := range f.blocks {
+		clear(blk.t.written)
+		if blk.t.spare == nil && blk.layout == blk.t.layout && len(blk.cols) == len(blk.t.cols) && f.err == nil {
+			blk.t.spare = blk // reset by write
+		}
+	}
+	if f.err != nil {
+		if errors.Is(f.err, kafkasrc.ErrGenerationLost) {
+			r.accountWritten(&f.win.res)
+		}
+		return f.err
+	}
+	r.account(&f.win)
+	r.log.Debug("flushed", "batches", f.win.batches, "messages", f.win.messages, "rows", f.win.rows, "dead_letters", len(f.win.res.deadLetters))
 	if r.cfg.MaxDeadLetters >= 0 && r.rep.DeadLetters > int64(r.cfg.MaxDeadLetters) {
 		return fmt.Errorf("replicate: %w: %d dead letters, limit %d (written to %s and committed; see the reasons there)",
 			ErrDeadLetterLimit, r.rep.DeadLetters, r.cfg.MaxDeadLetters, DeadLetterTable)
@@ -334,11 +608,34 @@ func (r *runner) flush(ctx context.Context) error {
 	return nil
 }
 
+// flush writes the window (after the one being written) and commits it,
+// and waits for both: used where nothing may follow before the window is
+// durable (a table evolves or is truncated, the run ends).
+func (r *runner) flush(ctx context.Context) error {
+	if err := r.flushAsync(ctx); err != nil {
+		return err
+	}
+	return r.waitWrite()
+}
+
 // account adds a written and committed window to the report.
 func (r *runner) account(win *window) {
 	res := &win.res
 	r.rep.Messages += win.messages
 	r.rep.Bytes += win.bytes
+	r.accountWritten(res)
+	for _, d := range res.deadLetters {
+		r.rep.DeadLetters++
+		r.rep.DeadLettersByReason[d.Reason]++
+	}
+	r.rep.Ignored.Tombstones += res.ignored.Tombstones
+	r.rep.Ignored.Heartbeats += res.ignored.Heartbeats
+	r.rep.Ignored.TxMetadata += res.ignored.TxMetadata
+	r.rep.Ignored.LogMessages += res.ignored.LogMessages
+}
+
+// accountWritten adds the rows a window wrote to the report.
+func (r *runner) accountWritten(res *batchResult) {
 	for _, w := range res.written {
 		tr := r.rep.table(w.table)
 		tr.Inserted += w.counts.Inserted
@@ -355,14 +652,6 @@ func (r *runner) account(win *window) {
 		}
 		r.rep.touch(w.table, w.touched)
 	}
-	for _, d := range res.deadLetters {
-		r.rep.DeadLetters++
-		r.rep.DeadLettersByReason[d.Reason]++
-	}
-	r.rep.Ignored.Tombstones += res.ignored.Tombstones
-	r.rep.Ignored.Heartbeats += res.ignored.Heartbeats
-	r.rep.Ignored.TxMetadata += res.ignored.TxMetadata
-	r.rep.Ignored.LogMessages += res.ignored.LogMessages
 }
 
 // tableFor returns the loaded target table, loading it on first use; nil

@@ -20,10 +20,18 @@ type table struct {
 	part    int // index of the partition column in cols, -1 when none or unknown
 	fromPG  bool
 	profile chconn.Profile
-	block   *block
+	pol     typemap.Policies
+	block   *block // being built
+	// spare is an empty block with builders, reused after a write.
+	spare *block
+	// layout changes when a column's builder type is refined.
+	layout int
 	// latest is, per canonical key, the last row of the pending block
 	// (rows of earlier batches of the flush window not yet written).
 	latest map[string]rowRef
+	// written holds the keys of the window being written (flushAsync):
+	// their ClickHouse state is known only after that write.
+	written map[string]rowRef
 }
 
 // rowRef is a key's latest state held in the pending block.
@@ -57,7 +65,7 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 	if err != nil || existing == nil {
 		return nil, err
 	}
-	t := &table{name: name, byName: map[string]int{}, part: -1, fromPG: src != nil, profile: conn.Profile(), latest: map[string]rowRef{}}
+	t := &table{name: name, byName: map[string]int{}, part: -1, fromPG: src != nil, profile: conn.Profile(), pol: opts.Policies, latest: map[string]rowRef{}, written: map[string]rowRef{}}
 	for _, e := range existing {
 		if isMetadataColumn(e.Name) {
 			continue
@@ -196,7 +204,7 @@ func (t *table) refineColumn(i int, fs *typemap.FieldSchema, pol typemap.Policie
 	default:
 		return nil
 	}
-	if c.b.Len() > 0 {
+	if t.block.rows > 0 {
 		return nil // keep the block consistent; the next block uses the refined type
 	}
 	c.col.Type = typ
@@ -206,5 +214,7 @@ func (t *table) refineColumn(i int, fs *typemap.FieldSchema, pol typemap.Policie
 	}
 	kb, _ := typemap.NewBuilder(c.col, t.profile, pol)
 	c.b, c.keyB = b, kb
+	t.layout++
+	t.block, t.spare = newBlock(t), nil
 	return nil
 }

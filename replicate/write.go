@@ -98,6 +98,21 @@ func bytesLit(s string) string {
 	return b.String()
 }
 
+// minAttempt is the shortest deadline an attempt gets, even when the retry
+// budget is shorter or nearly spent: an insert into a loaded but live
+// server may take seconds (18.16 sends nothing while it writes the parts).
+const minAttempt = 15 * time.Second
+
+// errAttemptTimeout marks an attempt that ran out of its deadline: the
+// server did not answer in time (it is treated as unreachable).
+var errAttemptTimeout = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
 // withRetry runs op with exponential backoff and jitter until it succeeds,
 // fails permanently, or the retry timeout passes.
 func withRetry(ctx context.Context, timeout time.Duration, what string, op func(context.Context) error) error {
@@ -107,9 +122,24 @@ func withRetry(ctx context.Context, timeout time.Duration, what string, op func(
 	b = retry.WithMaxDuration(timeout, b)
 	attempt := 0
 	var last error
+	giveUp := time.Now().Add(timeout)
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
 		attempt++
-		err := op(ctx)
+		// Each attempt has a deadline: the remaining budget (at least
+		// minAttempt). clickhouse-go turns it into socket deadlines, so a
+		// frozen server fails the attempt with an i/o timeout instead of
+		// blocking for the driver's read timeout.
+		dl := time.Now().Add(minAttempt)
+		if giveUp.After(dl) {
+			dl = giveUp
+		}
+		actx, cancel := context.WithDeadline(ctx, dl)
+		err := op(actx)
+		cancel()
+		if err != nil && ctx.Err() == nil && actx.Err() != nil && !transient(err) {
+			// The attempt's own deadline, whatever the driver made of it.
+			err = fmt.Errorf("%w (attempt deadline: %w)", err, errAttemptTimeout)
+		}
 		if err == nil {
 			return nil
 		}

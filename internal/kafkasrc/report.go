@@ -4,7 +4,10 @@ package kafkasrc
 type Report struct {
 	GroupID     string
 	Generations []int32 // the generations this member took part in, in order
-	Partitions  []PartitionReport
+	// Rejoins counts the joins after a lost generation that held records
+	// read but not committed (Source.Rejoin); they were read again.
+	Rejoins    int
+	Partitions []PartitionReport
 }
 
 // PartitionReport is one planned partition.
@@ -66,7 +69,7 @@ func (s *Source) noteAssignment(g *generation) {
 
 // Report returns the run's progress so far; it also works after Close.
 func (s *Source) Report() Report {
-	r := Report{GroupID: s.cfg.GroupID, Generations: append([]int32(nil), s.gens...)}
+	r := Report{GroupID: s.cfg.GroupID, Generations: append([]int32(nil), s.gens...), Rejoins: s.rejoins}
 	for _, pp := range s.plan.Partitions {
 		st := *s.stats[topicPartition{pp.Topic, pp.Partition}]
 		if st.Assigned && st.Target > st.Committed {

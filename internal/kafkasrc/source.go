@@ -25,6 +25,8 @@ type Source struct {
 	next   int // round-robin position in cur.parts
 	stats  map[topicPartition]*PartitionReport
 	gens   []int32
+	// rejoins counts joins after a lost generation with uncommitted records.
+	rejoins int
 }
 
 // generation is this member's view of one consumer group generation.
@@ -223,6 +225,26 @@ func (s *Source) fail(generation int32, cause error) error {
 	s.failed = &GenerationLostError{GroupID: s.cfg.GroupID, Generation: generation, Err: cause}
 	s.log.Warn("kafka consumer group generation lost; stopping", "generation", generation, "err", cause)
 	return s.failed
+}
+
+// Rejoin goes on after a GenerationLostError: the records read in the lost
+// generation and not committed are given up (whatever the caller wrote of
+// them stays; it reads them again), the group's next generation is joined,
+// and reading resumes at the offsets committed in the group. Nothing is
+// committed with the lost generation.
+func (s *Source) Rejoin(ctx context.Context) error {
+	if s.closed {
+		return errors.New("kafka source: used after Close")
+	}
+	s.failed = nil
+	s.rejoins++
+	s.log.Info("rejoining the kafka consumer group after a lost generation; uncommitted records will be read again",
+		"generation", s.cur.gen.ID)
+	if err := s.join(ctx); err != nil {
+		s.failed = err
+		return err
+	}
+	return nil
 }
 
 // Close leaves the group at once so that the partitions move to another

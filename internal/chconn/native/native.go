@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -13,6 +14,9 @@ import (
 	"github.com/sluice-cdc/sluice/internal/chconn"
 	"github.com/sluice-cdc/sluice/internal/secure"
 )
+
+// readTimeout bounds one read from the server without a context deadline.
+const readTimeout = 60 * time.Second
 
 // Conn is a native-protocol connection.
 type Conn struct {
@@ -37,6 +41,11 @@ func Open(ctx context.Context, rawURL string) (*Conn, error) {
 		Addr:        []string{t.Addr},
 		Auth:        clickhouse.Auth{Database: t.Database, Username: t.User, Password: t.Password},
 		DialTimeout: t.DialTimeout,
+		// Each read waits at most this long when the caller's context has
+		// no deadline (clickhouse-go's default is 300 s); a context deadline
+		// replaces it. The server sends progress packets while a query
+		// runs, so only a frozen or lost server stays silent this long.
+		ReadTimeout: readTimeout,
 		// The encode buffer is sent once it passes this size (after a
 		// column) and keeps its capacity with the pooled connection.
 		MaxCompressionBuffer: 2 << 20,
