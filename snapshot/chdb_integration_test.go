@@ -3,7 +3,6 @@
 package snapshot
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,20 +13,7 @@ import (
 var chdbConn *chdb.Conn
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-snapshot-chdb-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	chdbConn, err = chdb.Open(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "chDB:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	chdbConn.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(chdb.TestMainFor(m, "sluice-snapshot-chdb-", func(c *chdb.Conn) { chdbConn = c }))
 }
 
 // The shop's types on the ClickHouse 26.x engine: Date32 keeps the birth

@@ -3,7 +3,6 @@
 package verify
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,20 +13,7 @@ import (
 var chdbConn *chdb.Conn
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-verify-chdb-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	chdbConn, err = chdb.Open(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "chDB:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	chdbConn.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(chdb.TestMainFor(m, "sluice-verify-chdb-", func(c *chdb.Conn) { chdbConn = c }))
 }
 
 // TestContractChecksumChdb is the same check on the ClickHouse 26.x engine:

@@ -3,7 +3,6 @@
 package chdb
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,20 +13,7 @@ import (
 var shared *Conn
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-chdb-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared, err = Open(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "chDB:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	shared.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(TestMainFor(m, "sluice-chdb-", func(c *Conn) { shared = c }))
 }
 
 func TestChdbRoundTrip(t *testing.T) {
