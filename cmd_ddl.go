@@ -129,16 +129,19 @@ func (o *ddlOptions) connect(ctx context.Context) (chconn.Conn, chconn.Target, e
 	return conn, target, nil
 }
 
-func ddlPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+// printInputs reads what the print commands need: the source tables, the
+// server profile (asked of the server, or taken from --clickhouse-version so
+// printing works without one) and the ddl options.
+func (o *ddlOptions) printInputs(ctx context.Context) ([]ddl.Table, chconn.Profile, ddl.Options, error) {
+	var profile chconn.Profile
 	tables, err := o.readSource(ctx)
 	if err != nil {
-		return err
+		return nil, profile, ddl.Options{}, err
 	}
 	database := "default"
-	var profile chconn.Profile
 	if o.chVersion != "" {
 		if profile, err = chconn.ProfileForString(o.chVersion); err != nil {
-			return exitcode.UsageError(err)
+			return nil, profile, ddl.Options{}, exitcode.UsageError(err)
 		}
 		if t, err := chconn.ParseURL(o.chURL); err == nil {
 			database = t.Database
@@ -146,12 +149,17 @@ func ddlPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
 	} else {
 		conn, target, err := o.connect(ctx)
 		if err != nil {
-			return err
+			return nil, profile, ddl.Options{}, err
 		}
-		defer conn.Close()
+		conn.Close()
 		profile, database = conn.Profile(), target.Database
 	}
 	opts, err := o.options(database)
+	return tables, profile, opts, err
+}
+
+func ddlPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, profile, opts, err := o.printInputs(ctx)
 	if err != nil {
 		return err
 	}
@@ -251,28 +259,7 @@ func analyticsCommand(g *globalOptions, o *ddlOptions) *cli.Command {
 }
 
 func ddlAnalyticsPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
-	tables, err := o.readSource(ctx)
-	if err != nil {
-		return err
-	}
-	database := "default"
-	var profile chconn.Profile
-	if o.chVersion != "" {
-		if profile, err = chconn.ProfileForString(o.chVersion); err != nil {
-			return exitcode.UsageError(err)
-		}
-		if t, err := chconn.ParseURL(o.chURL); err == nil {
-			database = t.Database
-		}
-	} else {
-		conn, target, err := o.connect(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		profile, database = conn.Profile(), target.Database
-	}
-	opts, err := o.options(database)
+	tables, profile, opts, err := o.printInputs(ctx)
 	if err != nil {
 		return err
 	}
