@@ -210,3 +210,32 @@ func TestPoisonIdleSchema(t *testing.T) {
 		t.Errorf("lag after the refused change = %d, want 1 (nothing committed)", l)
 	}
 }
+
+// TestDrainDoesNotWaitForFlushInterval: when every partition reaches its
+// target, the open window is written and committed at once. Before, the
+// source handed out empty batches until the window's commit, so a drain of
+// a small backlog ended only when --flush-interval (30 s) had passed.
+func TestDrainDoesNotWaitForFlushInterval(t *testing.T) {
+	pg := pgConn(t)
+	conn, _ := testDB(t)
+	cfg := baseConfig(t, conn, randName("repl-it-"))
+	cfg.Source.Topics = []string{"cdc.ecommerce.public.vehicles"}
+	cfg.Catalog = pgCatalog{pg}
+	cfg.DDL.Policies = typemap.DefaultPolicies()
+	cfg.FlushInterval = 10 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.FlushInterval/4)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, cfg)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("after %s: %v", took, err)
+	}
+	t.Logf("drained %d messages in %s (flush interval %s)", rep.Messages, took, cfg.FlushInterval)
+	if rep.Status != StatusDrained || rep.LagLeft != 0 || rep.Messages == 0 {
+		t.Fatalf("status %s, %d messages, lag left %d", rep.Status, rep.Messages, rep.LagLeft)
+	}
+	if took >= cfg.FlushInterval/4 {
+		t.Fatalf("the drain took %s: it waited for the flush interval (%s)", took, cfg.FlushInterval)
+	}
+}

@@ -59,10 +59,32 @@ func (s *Source) ReadBatch(ctx context.Context) (*Batch, error) {
 		return nil, err
 	}
 	b.Next = s.uncommittedOffsets()
-	if len(b.Messages) == 0 && len(b.Next) == 0 {
+	if len(b.Messages) == 0 && !s.advanced() {
+		// Every partition reached its target and nothing new is covered:
+		// an earlier batch's Next covers everything read (committed or not
+		// yet). Handing out empty batches again would make a caller that
+		// commits later spin until it does.
 		return nil, io.EOF
 	}
+	s.markHanded()
 	return b, nil
+}
+
+// advanced tells whether some partition was read past what the last batch
+// handed out covers (an empty batch can still cover transaction markers).
+func (s *Source) advanced() bool {
+	for _, p := range s.cur.parts {
+		if p.readNext > p.handed && p.readNext > p.committed {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Source) markHanded() {
+	for _, p := range s.cur.parts {
+		p.handed = p.readNext
+	}
 }
 
 // fill fetches and takes records round-robin until the batch is full or

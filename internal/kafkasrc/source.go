@@ -46,6 +46,7 @@ type partition struct {
 	tp        topicPartition
 	committed int64 // committed in this generation (the join-time offset at first)
 	readNext  int64 // offset after the last message handed out
+	handed    int64 // readNext when the last batch was handed out (what its Next covers)
 	fetchNext int64 // offset of the next Fetch
 	target    int64
 	exhausted bool // nothing more to fetch below target
@@ -171,7 +172,7 @@ func newPartition(tp topicPartition, offset int64, pp PartitionPlan) *partition 
 		offset = pp.LogStart
 	}
 	return &partition{
-		tp: tp, committed: offset, readNext: offset, fetchNext: offset,
+		tp: tp, committed: offset, readNext: offset, fetchNext: offset, handed: offset,
 		target: pp.Target, exhausted: offset >= pp.Target,
 	}
 }

@@ -3,6 +3,7 @@ package kafkasrc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"testing"
@@ -176,7 +177,7 @@ func TestPlanLagAndTopics(t *testing.T) {
 // testSource builds a source over fake partitions, without a broker.
 func testSource(maxMessages, maxBytes int, parts ...*partition) *Source {
 	plan := &DrainPlan{GroupID: "g"}
-	g := &generation{byTP: map[topicPartition]*partition{}, lost: make(chan struct{})}
+	g := &generation{gen: &kafka.Generation{ID: 1}, byTP: map[topicPartition]*partition{}, lost: make(chan struct{})}
 	for _, p := range parts {
 		plan.Partitions = append(plan.Partitions, PartitionPlan{Topic: p.tp.Topic, Partition: p.tp.Partition, Target: p.target})
 		g.parts = append(g.parts, p)
@@ -270,5 +271,31 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.withDefaults().validate(); err == nil {
 			t.Errorf("config %d: no error", i)
 		}
+	}
+}
+
+// A drained source must say io.EOF at once, whether or not the caller
+// committed the last batch yet: empty batches again and again made a
+// caller that commits per flush window spin until its flush interval.
+func TestReadBatchEOFWithoutCommit(t *testing.T) {
+	p1 := &partition{tp: topicPartition{"t", 1}, committed: 0, readNext: 5, fetchNext: 5, target: 5, exhausted: true} // ends in markers
+	s := testSource(100, 1<<20, pendingPartition(0, 0, 3), p1)
+	b, err := s.ReadBatch(t.Context())
+	if err != nil || len(b.Messages) != 3 || fmt.Sprint(b.Next) != "[{t 0 3} {t 1 5}]" {
+		t.Fatalf("first batch %+v err %v", b, err)
+	}
+	for i := 0; i < 3; i++ {
+		if b, err := s.ReadBatch(t.Context()); !errors.Is(err, io.EOF) {
+			t.Fatalf("read %d after the targets, nothing committed: got %+v, %v; want io.EOF", i, b, err)
+		}
+	}
+	// Markers only: one empty batch that covers them, then io.EOF.
+	p2 := &partition{tp: topicPartition{"t", 2}, committed: 7, readNext: 9, fetchNext: 9, target: 9, handed: 7, exhausted: true}
+	s = testSource(100, 1<<20, p2)
+	if b, err := s.ReadBatch(t.Context()); err != nil || len(b.Messages) != 0 || fmt.Sprint(b.Next) != "[{t 2 9}]" {
+		t.Fatalf("markers batch %+v err %v", b, err)
+	}
+	if _, err := s.ReadBatch(t.Context()); !errors.Is(err, io.EOF) {
+		t.Fatalf("got %v, want io.EOF", err)
 	}
 }
