@@ -211,7 +211,8 @@ func (b *block) dedupToken() string {
 }
 
 // addMonths adds year*100+month (UTC) of every value of the partition
-// column (DateTime64 or Int64 epoch µs, nullable or not) to months.
+// column (DateTime64, Int64 epoch µs or Int32 days since 1970-01-01,
+// nullable or not) to months.
 func addMonths(values any, months map[int]bool) {
 	last := -1
 	add := func(t time.Time) {
@@ -239,6 +240,16 @@ func addMonths(values any, months map[int]bool) {
 		for _, n := range v {
 			if n != nil {
 				add(time.UnixMicro(*n))
+			}
+		}
+	case []int32: // legacy date: days since 1970-01-01
+		for _, d := range v {
+			add(time.Unix(int64(d)*86400, 0))
+		}
+	case []*int32:
+		for _, d := range v {
+			if d != nil {
+				add(time.Unix(int64(*d)*86400, 0))
 			}
 		}
 	}

@@ -85,7 +85,7 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 		t.byName[e.Name] = len(t.cols)
 		t.cols = append(t.cols, column{col: c, chType: e.Type, b: b, keyB: kb})
 	}
-	if pc := partitionColumn(ctx, conn, name, src, opts); pc != "" {
+	if pc := partitionColumn(ctx, conn, name, src, opts, t.byName); pc != "" {
 		if i, ok := t.byName[pc]; ok {
 			t.part = i
 		}
@@ -95,8 +95,8 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 }
 
 // partitionColumn names the monthly partition column: from the ddl rules
-// when the source is known, else parsed from system.tables.partition_key.
-func partitionColumn(ctx context.Context, conn chconn.Conn, name string, src *ddl.Table, opts ddl.Options) string {
+// when the source is known, else from system.tables.partition_key.
+func partitionColumn(ctx context.Context, conn chconn.Conn, name string, src *ddl.Table, opts ddl.Options, cols map[string]int) string {
 	if src != nil {
 		if pc, _, err := ddl.PartitionColumn(*src, opts); err == nil {
 			return pc
@@ -106,17 +106,56 @@ func partitionColumn(ctx context.Context, conn chconn.Conn, name string, src *dd
 	if err != nil || len(rows) == 0 {
 		return ""
 	}
-	key := rows[0][0]
-	// toYYYYMM(`created_at`) or toYYYYMM(toDateTime(intDiv(`created_at`, 1000000), 'UTC'))
-	if !strings.HasPrefix(key, "toYYYYMM(") {
+	return partitionKeyColumn(rows[0][0], cols)
+}
+
+// partitionKeyColumn finds the table column a partition key reads: every
+// form of typemap.MonthExpr (toYYYYMM(c), toYYYYMM(toDateTime(intDiv(c,
+// 1000000), 'UTC')), DaysMonthExpr(c)) names exactly one column; the first
+// identifier of the key that is a column of the table is taken.
+func partitionKeyColumn(key string, cols map[string]int) string {
+	if !strings.Contains(key, "toYYYYMM(") {
 		return ""
 	}
-	key = strings.TrimPrefix(key, "toYYYYMM(")
-	key = strings.TrimPrefix(key, "toDateTime(intDiv(")
-	if i := strings.IndexAny(key, ",)"); i >= 0 {
-		key = key[:i]
+	isIdent := func(c byte, first bool) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || !first && c >= '0' && c <= '9'
 	}
-	return strings.Trim(strings.TrimSpace(key), "`")
+	for i := 0; i < len(key); {
+		switch c := key[i]; {
+		case c == '`' || c == '"':
+			j := strings.IndexByte(key[i+1:], c)
+			if j < 0 {
+				return ""
+			}
+			id := strings.ReplaceAll(key[i+1:i+1+j], `\`+string(c), string(c))
+			if _, ok := cols[id]; ok {
+				return id
+			}
+			i += j + 2
+		case c == '\'':
+			j := strings.IndexByte(key[i+1:], '\'')
+			if j < 0 {
+				return ""
+			}
+			i += j + 2 // a string literal ('UTC')
+		case isIdent(c, true):
+			j := i + 1
+			for j < len(key) && isIdent(key[j], false) {
+				j++
+			}
+			if _, ok := cols[key[i:j]]; ok && (j >= len(key) || key[j] != '(') {
+				return key[i:j]
+			}
+			i = j
+		case c >= '0' && c <= '9':
+			for i < len(key) && isIdent(key[i], false) {
+				i++
+			}
+		default:
+			i++
+		}
+	}
+	return ""
 }
 
 func isMetadataColumn(name string) bool {
@@ -130,8 +169,9 @@ func isMetadataColumn(name string) bool {
 // columnFromClickHouse maps a ClickHouse column type back to the source
 // type the contract would have given it, for tables replicated without
 // --pg-dsn. Int64 is ambiguous on servers without DateTime64 (bigint,
-// timestamp µs, time, interval): it maps to bigint, and refineColumn
-// corrects it from the Debezium field schema when messages carry one.
+// timestamp µs, time, interval), Int32 on servers without Date32 (integer,
+// date as days): they map to bigint and integer, and refineColumn corrects
+// them from the Debezium field schema when messages carry one.
 func columnFromClickHouse(name, chType string) typemap.Column {
 	c := typemap.Column{Name: name}
 	t := chType
@@ -184,16 +224,21 @@ func unwrapType(t, wrapper string) (string, bool) {
 	return t, false
 }
 
-// refineColumn corrects an Int64 column guessed from ClickHouse with the
-// semantic name of a Debezium field schema (legacy servers store
-// timestamps, times and intervals as Int64).
+// refineColumn corrects an Int64 or Int32 column guessed from ClickHouse
+// with the semantic name of a Debezium field schema (legacy servers store
+// timestamps, times and intervals as Int64, dates as Int32 days).
 func (t *table) refineColumn(i int, fs *typemap.FieldSchema, pol typemap.Policies) error {
 	c := &t.cols[i]
-	if t.fromPG || fs == nil || c.col.Type != "int8" {
+	if t.fromPG || fs == nil || c.col.Type != "int8" && c.col.Type != "int4" {
 		return nil
 	}
 	typ := ""
 	switch fs.Name {
+	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
+		// Legacy servers store dates as Int32 days since 1970-01-01.
+		if c.col.Type == "int4" {
+			typ = "date"
+		}
 	case "io.debezium.time.Timestamp", "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp",
 		"io.debezium.time.ZonedTimestamp", "org.apache.kafka.connect.data.Timestamp":
 		typ = "timestamptz"
@@ -202,6 +247,9 @@ func (t *table) refineColumn(i int, fs *typemap.FieldSchema, pol typemap.Policie
 	case "io.debezium.time.MicroDuration", "io.debezium.time.Interval":
 		typ = "interval"
 	default:
+		return nil
+	}
+	if c.col.Type == "int4" && typ != "date" {
 		return nil
 	}
 	if t.block.rows > 0 {
