@@ -669,7 +669,7 @@ type accDiff struct {
 //
 // One exception, checked value by value: verify's ClickHouse side renders
 // a float as hex(reverse(reinterpretAsString(x))), and reinterpretAsString
-// drops trailing zero bytes, so +0.0 becomes '' where PostgreSQL's
+// drops trailing zero bytes, so +0.0 becomes ” where PostgreSQL's
 // float8send gives '0000000000000000' (a verify bug: every new car's
 // mileage_km is 0, and such rows differ right after a plain snapshot with
 // no churn). A reported difference is accepted only if it is values_differ
