@@ -669,10 +669,10 @@ type accDiff struct {
 //
 // One exception, checked value by value: verify's ClickHouse side renders
 // a float as hex(reverse(reinterpretAsString(x))), and reinterpretAsString
-// drops trailing zero bytes, so +0.0 becomes ” where PostgreSQL's
-// float8send gives '0000000000000000' (a verify bug: every new car's
-// mileage_km is 0, and such rows differ right after a plain snapshot with
-// no churn). A reported difference is accepted only if it is values_differ
+// drops trailing zero bytes, so +0.0 becomes the empty string where
+// PostgreSQL's float8send gives 0000000000000000 (a verify bug: the shop
+// has vehicles with mileage_km 0, and they differ right after a plain
+// snapshot with no churn). A reported difference is accepted only if it is values_differ
 // in float columns alone and both databases hold exactly zero there for
 // that key; anything else fails the test.
 func (w *accWorld) verify() {
