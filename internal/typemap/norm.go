@@ -230,7 +230,16 @@ func chValue(c Column, v string, p chconn.Profile, pol Policies) string {
 	case KindBool:
 		return "toString(toUInt8(" + v + "))"
 	case KindFloat32, KindFloat64:
-		return fmt.Sprintf("if(isNaN(%[1]s), 'nan', lower(hex(reverse(reinterpretAsString(%[1]s)))))", v)
+		// reinterpretAsString drops trailing zero bytes (the high bytes of
+		// a little-endian float: +0.0 becomes ''), so the hex is padded
+		// back to the full width on the left, after the reverse.
+		width := 16
+		if k == KindFloat32 {
+			width = 8
+		}
+		hex := fmt.Sprintf("lower(hex(reverse(reinterpretAsString(%s))))", v)
+		return fmt.Sprintf("if(isNaN(%[1]s), 'nan', concat(substring('%[2]s', 1, %[3]d - length(%[4]s)), %[4]s))",
+			v, strings.Repeat("0", width), width, hex)
 	case KindDecimal, KindNumeric, KindMoney:
 		if _, _, ok := c.decimalShape(p, pol); !ok {
 			return v // already canonical text (string policy)
