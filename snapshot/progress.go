@@ -14,7 +14,7 @@ type TableProgress struct {
 	Adjusted   int64 // values changed by the out-of-range policy
 	Chunks     int
 	ChunksDone int
-	Started    time.Time // first block written
+	Started    time.Time // first chunk began reading
 	Finished   time.Time // last chunk done
 }
 
@@ -40,6 +40,17 @@ func (p *Progress) add(table string, estimate int64, chunks int) {
 	defer p.mu.Unlock()
 	t := p.find(table)
 	t.Estimate, t.Chunks = estimate, chunks
+}
+
+// chunkStarted marks the table started when its first chunk begins
+// reading, so the duration and rate cover the read, not only the write.
+func (p *Progress) chunkStarted(table string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.find(table)
+	if t.Started.IsZero() {
+		t.Started = time.Now()
+	}
 }
 
 func (p *Progress) addRows(table string, rows, adjusted int64) {

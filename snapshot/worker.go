@@ -103,6 +103,7 @@ func (w *worker) read(ctx context.Context, tx pgx.Tx, queue <-chan Chunk, ins *i
 // which now also carries the chunk as done once that block is written.
 func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk, b *block, ins *inserter) (*block, error) {
 	start := time.Now()
+	w.opts.Progress.chunkStarted(c.Table.Table.Name)
 	rows, err := tx.Query(ctx, selectSQL(c.Table.Table, c.Cond, w.opts.Where))
 	if err != nil {
 		return b, fmt.Errorf("snapshot: %s: query: %w", c, err)
