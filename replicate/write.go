@@ -49,7 +49,7 @@ func deadLetterTableSQL() string {
 // writeDeadLetters inserts dead letters into the ClickHouse table.
 func writeDeadLetters(ctx context.Context, conn chconn.Conn, dls []DeadLetter) error {
 	runID, topic := metaCol[string]{lit: strLit}, metaCol[string]{lit: strLit}
-	key, value := metaCol[[]byte]{lit: func(b []byte) string { return bytesLit(string(b)) }}, metaCol[[]byte]{lit: func(b []byte) string { return bytesLit(string(b)) }}
+	key, value := metaCol[[]byte]{lit: func(b []byte) string { return chconn.QuoteBytes(string(b)) }}, metaCol[[]byte]{lit: func(b []byte) string { return chconn.QuoteBytes(string(b)) }}
 	reason, errText := metaCol[string]{lit: strLit}, metaCol[string]{lit: strLit}
 	part := metaCol[int32]{lit: func(v int32) string { return fmt.Sprint(v) }}
 	off := metaCol[int64]{lit: func(v int64) string { return fmt.Sprint(v) }}
@@ -76,26 +76,6 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
-}
-
-// bytesLit renders raw bytes (possibly not UTF-8) as a string literal.
-func bytesLit(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "\\x%02X", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
 }
 
 // minAttempt is the shortest deadline an attempt gets, even when the retry

@@ -55,6 +55,28 @@ func QuoteIdent(name string) string {
 	return b.String()
 }
 
+// QuoteBytes renders raw bytes (possibly not UTF-8) as a ClickHouse string
+// literal, every non-printable byte escaped as \xNN so binary data survives
+// any SQL transport.
+func QuoteBytes(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\'' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, "\\x%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
 // QuoteString renders a ClickHouse string literal.
 func QuoteString(s string) string {
 	var b strings.Builder

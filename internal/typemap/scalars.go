@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -327,29 +326,8 @@ func bytesConv() conv[string] {
 			}
 			return "", false, false, fmt.Errorf("pgx value %T is not bytea", v)
 		},
-		literal: bytesLiteral,
+		literal: chconn.QuoteBytes,
 	}
-}
-
-// bytesLiteral escapes every non-printable byte as \xNN so binary data
-// survives any SQL transport.
-func bytesLiteral(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "\\x%02X", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
 }
 
 // --- temporal ---
