@@ -174,20 +174,32 @@ func ddlPrint(ctx context.Context, g *globalOptions, o *ddlOptions) error {
 	return err
 }
 
-func ddlDiff(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+// serverInputs reads what the commands that talk to ClickHouse need: the
+// source tables, an open connection (the caller closes it) and the ddl
+// options for the connection's database.
+func (o *ddlOptions) serverInputs(ctx context.Context) ([]ddl.Table, chconn.Conn, chconn.Target, ddl.Options, error) {
 	tables, err := o.readSource(ctx)
 	if err != nil {
-		return err
+		return nil, nil, chconn.Target{}, ddl.Options{}, err
 	}
 	conn, target, err := o.connect(ctx)
+	if err != nil {
+		return nil, nil, target, ddl.Options{}, err
+	}
+	opts, err := o.options(target.Database)
+	if err != nil {
+		conn.Close()
+		return nil, nil, target, ddl.Options{}, err
+	}
+	return tables, conn, target, opts, nil
+}
+
+func ddlDiff(ctx context.Context, g *globalOptions, o *ddlOptions) error {
+	tables, conn, _, opts, err := o.serverInputs(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	opts, err := o.options(target.Database)
-	if err != nil {
-		return err
-	}
 	plan, err := ddl.Plan(ctx, conn, tables, opts, ddl.Allow{Drop: o.allowDrop, TypeChange: o.allowTypeChange})
 	if err != nil {
 		return err
@@ -213,19 +225,11 @@ func ddlDiff(ctx context.Context, g *globalOptions, o *ddlOptions) error {
 }
 
 func ddlApply(ctx context.Context, g *globalOptions, o *ddlOptions) error {
-	tables, err := o.readSource(ctx)
-	if err != nil {
-		return err
-	}
-	conn, target, err := o.connect(ctx)
+	tables, conn, target, opts, err := o.serverInputs(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	opts, err := o.options(target.Database)
-	if err != nil {
-		return err
-	}
 	done, err := ddl.Apply(ctx, conn, tables, opts, ddl.Allow{Drop: o.allowDrop, TypeChange: o.allowTypeChange}, g.log)
 	if err != nil { // a refusal exits 1: nothing was applied
 		return err
@@ -272,19 +276,11 @@ func ddlAnalyticsPrint(ctx context.Context, g *globalOptions, o *ddlOptions) err
 }
 
 func ddlAnalyticsApply(ctx context.Context, g *globalOptions, o *ddlOptions) error {
-	tables, err := o.readSource(ctx)
-	if err != nil {
-		return err
-	}
-	conn, target, err := o.connect(ctx)
+	tables, conn, target, opts, err := o.serverInputs(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	opts, err := o.options(target.Database)
-	if err != nil {
-		return err
-	}
 	done, err := ddl.ApplyAnalytics(ctx, conn, tables, opts, g.log)
 	if err != nil {
 		return err
