@@ -1,7 +1,6 @@
 package typemap
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -28,29 +27,6 @@ func trimJSON(raw []byte) []byte {
 func isNullToken(raw []byte) bool { return string(raw) == "null" }
 
 func isStringToken(raw []byte) bool { return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' }
-
-// unquote returns the content of a JSON string token.
-func unquote(raw []byte) (string, error) {
-	if !isStringToken(raw) {
-		return "", fmt.Errorf("want a JSON string, got %.40q", raw)
-	}
-	body := raw[1 : len(raw)-1]
-	simple := true
-	for _, c := range body {
-		if c == '\\' || c == '"' || c < 0x20 {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		return string(body), nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("bad JSON string: %w", err)
-	}
-	return s, nil
-}
 
 // parseInt64 reads a JSON integer token exactly (never via float64).
 func parseInt64(raw []byte) (int64, error) {
