@@ -106,8 +106,9 @@ func newCheckCommand(g *globalOptions) *cli.Command {
 			"Kafka (reachable, topics and partitions, the group's committed offsets), the Debezium connector's state\n" +
 			"(with --connect-url) and ClickHouse (reachable, capability profile, each target table against the type\n" +
 			"contract). Items whose settings are missing are skipped. Passwords are never printed.\n\n" +
-			"Exit codes: 0 no item failed (warnings allowed), 3 an item failed (an unreachable server is a failed\n" +
-			"item too: the report is still complete), 2 usage error.",
+			"Exit codes: 0 no item failed (warnings allowed), 3 every server was reached but an item failed\n" +
+			"(a missing slot, topic, table, grant...), 4 a server could not be reached, authenticated or\n" +
+			"TLS-verified (the report is still complete; such items carry a cause), 2 usage error.",
 		Flags: o.flags(),
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
@@ -143,14 +144,33 @@ func runCheck(ctx context.Context, g *globalOptions, o *checkOptions) error {
 	if err != nil {
 		return fmt.Errorf("check: write report: %w", err)
 	}
-	if failed := rep.Failed(); len(failed) > 0 {
-		names := make([]string, len(failed))
-		for i, it := range failed {
-			names[i] = strings.TrimSpace(it.Component + " " + it.Check + " " + it.Target)
-		}
-		return exitcode.With(exitcode.Findings, fmt.Errorf("check: %d failed: %s", len(failed), strings.Join(names, "; ")))
+	return checkError(rep)
+}
+
+// checkError maps a report to the exit code: a server that could not be
+// reached, authenticated or TLS-verified (4) wins over other failed items
+// (3), since its own checks could not even run.
+func checkError(rep *health.Report) error {
+	failed := rep.Failed()
+	if len(failed) == 0 {
+		return nil
 	}
-	return nil
+	if down := rep.Unreachable(); len(down) > 0 {
+		return exitcode.UnavailableError(fmt.Errorf("check: %d failed, %d because a server could not be reached: %s",
+			len(failed), len(down), itemNames(down)))
+	}
+	return exitcode.With(exitcode.Findings, fmt.Errorf("check: %d failed: %s", len(failed), itemNames(failed)))
+}
+
+func itemNames(items []health.Item) string {
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = strings.TrimSpace(it.Component + " " + it.Check + " " + it.Target)
+		if it.Cause != "" {
+			names[i] += " (" + it.Cause + ")"
+		}
+	}
+	return strings.Join(names, "; ")
 }
 
 // parseBytes reads a size such as 1GiB, 512MB, 1048576 or 0.

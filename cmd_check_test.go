@@ -5,11 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-cdc/sluice/health"
 	"github.com/sluice-cdc/sluice/internal/exitcode"
 )
 
-// Every server on a closed port: check still reports every item, fails
-// with Findings, and never prints a password.
+// Every server on a closed port: check still reports every item, exits 4
+// (a server could not be reached), and never prints a password.
 func TestCheckUnreachableFailsWithoutSecrets(t *testing.T) {
 	for _, env := range []string{"SLUICE_CONNECT_URL", "SLUICE_CONNECTOR", "SLUICE_SLOT", "SLUICE_PUBLICATION", "SLUICE_TOPICS", "SLUICE_TOPIC_PATTERN", "SLUICE_GROUP"} {
 		t.Setenv(env, "")
@@ -22,8 +23,8 @@ func TestCheckUnreachableFailsWithoutSecrets(t *testing.T) {
 		"--topics", "cdc.x.public.t", "--group", "g", "--slot", "s", "--publication", "p"}
 	for _, output := range []string{"text", "json"} {
 		code, out, stderr := runCLI(append(args, "--output", output)...)
-		if code != exitcode.Findings {
-			t.Errorf("%s: exit %d, want %d\n%s%s", output, code, exitcode.Findings, out, stderr)
+		if code != exitcode.Unavailable {
+			t.Errorf("%s: exit %d, want %d\n%s%s", output, code, exitcode.Unavailable, out, stderr)
 		}
 		if strings.Contains(out+stderr, "s3cret") {
 			t.Errorf("%s: a password is printed:\n%s%s", output, out, stderr)
@@ -32,12 +33,43 @@ func TestCheckUnreachableFailsWithoutSecrets(t *testing.T) {
 			var rep struct {
 				Status string
 				Counts map[string]int
+				Items  []struct{ Status, Cause string }
 			}
 			if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Status != "fail" || rep.Counts["fail"] != 4 {
 				t.Errorf("json report: %v %+v\n%s", err, rep, out)
 			}
-		} else if !strings.Contains(out, "fail: 0 ok, 0 warn, 4 fail") || !strings.Contains(out, "postgres://u:xxxxx@127.0.0.1:1/db") {
+			for _, it := range rep.Items {
+				if it.Status == "fail" && it.Cause != "connection refused" {
+					t.Errorf("failed item with cause %q, want connection refused\n%s", it.Cause, out)
+				}
+			}
+		} else if !strings.Contains(out, "fail: 0 ok, 0 warn, 4 fail, 0 skipped; 4 failed because a server could not be reached") ||
+			!strings.Contains(out, "postgres://u:xxxxx@127.0.0.1:1/db") {
 			t.Errorf("text report:\n%s", out)
+		}
+	}
+}
+
+// 4 when a server could not be reached wins over 3 for other failed
+// items; 0 with warnings only.
+func TestCheckError(t *testing.T) {
+	slot := health.Item{Component: "postgres", Check: "slot", Target: "s", Level: health.Fail}
+	down := health.Item{Component: "clickhouse", Check: "reachable", Level: health.Fail, Cause: "authentication failed"}
+	warn := health.Item{Component: "postgres", Check: "retained_wal", Level: health.Warn}
+	for _, c := range []struct {
+		items []health.Item
+		want  int
+	}{
+		{[]health.Item{warn}, exitcode.OK},
+		{[]health.Item{warn, slot}, exitcode.Findings},
+		{[]health.Item{slot, down}, exitcode.Unavailable},
+	} {
+		err := checkError(&health.Report{Items: c.items})
+		if got := exitcode.Of(err); got != c.want {
+			t.Errorf("%+v: exit %d (%v), want %d", c.items, got, err, c.want)
+		}
+		if c.want == exitcode.Unavailable && !strings.Contains(err.Error(), "clickhouse reachable (authentication failed)") {
+			t.Errorf("error does not name the server and cause: %v", err)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -405,18 +406,46 @@ func TestSecureEndToEnd(t *testing.T) {
 	} else {
 		t.Log("no second name for 127.0.0.1 in this machine's resolver: PostgreSQL hostname mismatch not exercised")
 	}
-	// snapshot and check fail the same way (check: the failed item, exit 3).
+	// snapshot and check fail the same way (check: the full report, each
+	// server's reachable item failed with its cause, exit 4).
 	fail("snapshot clickhouse wrong password", e.ch, secure.CauseAuth, []string{"SLUICE_CLICKHOUSE_PASSWORD=" + wrong},
 		append([]string{"snapshot", "--tables", "customers", "--pg-dsn", e.pgDSN("localhost", e.ca), "--pg-password-file", e.pgPWFile,
 			"--clickhouse-url", chURL(dbSnap), "--clickhouse-tls-ca-file", e.ca}, policy...)...)
 	if _, err := os.Stat("cmd_check.go"); err == nil {
-		r := must(runSluice(t, "check wrong passwords", append(kafkaEnv("scram-sha-512"),
-			"SLUICE_KAFKA_SASL_PASSWORD="+wrong, "SLUICE_PG_DSN="+e.pgDSN("localhost", e.ca), "PGPASSWORD="+wrong,
-			"SLUICE_CLICKHOUSE_URL="+chURL(dbRepl), "SLUICE_CLICKHOUSE_PASSWORD="+wrong, "SLUICE_CLICKHOUSE_TLS_CA_FILE="+e.ca,
-			"SLUICE_GROUP=sec-"+id, "SLUICE_TOPICS="+topic), "check", "--output", "json"), 3)
-		if !strings.Contains(string(r.stdout), secure.CauseAuth) {
-			t.Errorf("check report does not say %q:\n%s", secure.CauseAuth, r.stdout)
+		checkEnv := func(kafkaPW, pgPW, chPW, ca string) []string {
+			return append(kafkaEnv("scram-sha-512"),
+				"SLUICE_KAFKA_SASL_PASSWORD="+kafkaPW, "SLUICE_KAFKA_TLS_CA_FILE="+ca,
+				"SLUICE_PG_DSN="+e.pgDSN("localhost", ca), "PGPASSWORD="+pgPW,
+				"SLUICE_CLICKHOUSE_URL="+chURL(dbRepl), "SLUICE_CLICKHOUSE_PASSWORD="+chPW, "SLUICE_CLICKHOUSE_TLS_CA_FILE="+ca,
+				"SLUICE_GROUP=sec-"+id, "SLUICE_TOPICS="+topic)
 		}
+		checkFail := func(name string, env []string, args []string, causes map[string]string) {
+			t.Helper()
+			r := must(runSluice(t, name, env, append([]string{"check", "--output", "json"}, args...)...), 4)
+			var rep struct {
+				Items []struct{ Component, Check, Status, Cause string }
+			}
+			if err := json.Unmarshal(r.stdout, &rep); err != nil {
+				t.Errorf("%s: report: %v\n%s", name, err, r.stdout)
+				return
+			}
+			got := map[string]string{}
+			for _, it := range rep.Items {
+				if it.Check == "reachable" && it.Status == "fail" {
+					got[it.Component] = it.Cause
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(causes) {
+				t.Errorf("%s: failed reachable items (component: cause) %v, want %v\n%s", name, got, causes, r.stdout)
+			}
+		}
+		checkFail("check wrong passwords", checkEnv(wrong, wrong, wrong, e.ca), nil,
+			map[string]string{"kafka": secure.CauseAuth, "postgres": secure.CauseAuth, "clickhouse": secure.CauseAuth})
+		checkFail("check untrusted certificate", checkEnv(e.kafkaPW, e.pgPW, e.chPW, e.otherCA), nil,
+			map[string]string{"kafka": secure.CauseUnknownCA, "postgres": secure.CauseUnknownCA, "clickhouse": secure.CauseUnknownCA})
+		checkFail("check hostname mismatch", checkEnv(e.kafkaPW, e.pgPW, e.chPW, e.ca),
+			[]string{"--kafka-tls-server-name", "wrong.example", "--clickhouse-tls-server-name", "wrong.example"},
+			map[string]string{"kafka": secure.CauseHostname, "clickhouse": secure.CauseHostname})
 	}
 
 	assertNoLeak(t, results, e.pgPW, e.kafkaPW, e.chPW, wrong)

@@ -36,8 +36,12 @@ func checkClickHouse(ctx context.Context, cfg Config, pg *pgx.Conn, refs []Table
 	}
 	conn, target, err := openClickHouse(ctx, cfg)
 	if err != nil {
-		return []Item{item(ClickHouse, "reachable", "", Fail, err.Error(),
-			"check host and native-protocol port (9000, not HTTP 8123), user and password of --clickhouse-url; is ClickHouse running?")}
+		it := withCause(item(ClickHouse, "reachable", "", Fail, err.Error(),
+			"check host and native-protocol port (9000, not HTTP 8123), user and password of --clickhouse-url; is ClickHouse running?"), err)
+		if it.Cause == "" { // the server answered, e.g. no such database
+			it.Fix = "correct the database of --clickhouse-url or create it (CREATE DATABASE, then sluice ddl apply)"
+		}
+		return []Item{it}
 	}
 	defer conn.Close()
 	p := conn.Profile()
@@ -105,7 +109,7 @@ func tableItem(ctx context.Context, conn chconn.Conn, opts ddl.Options, r TableR
 	}
 	existing, err := ddl.ExistingColumns(ctx, conn, local)
 	if err != nil {
-		return item(ClickHouse, "table", r.Table, Fail, err.Error(), "grant the user SELECT on system.columns")
+		return withCause(item(ClickHouse, "table", r.Table, Fail, err.Error(), "grant the user SELECT on system.columns"), err)
 	}
 	if existing == nil {
 		return item(ClickHouse, "table", r.Table, Fail, fmt.Sprintf("table %s.%s does not exist", opts.Database, local),
@@ -127,7 +131,7 @@ func tableItem(ctx context.Context, conn chconn.Conn, opts ddl.Options, r TableR
 	}
 	changes, err := ddl.Diff(src, existing, conn.Profile(), opts, ddl.Allow{})
 	if err != nil {
-		return item(ClickHouse, "table", r.Table, Fail, err.Error(), "")
+		return withCause(item(ClickHouse, "table", r.Table, Fail, err.Error(), ""), err)
 	}
 	fix := "sluice ddl apply"
 	for _, c := range changes {

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 // connectClient talks to the Kafka Connect REST API.
@@ -25,6 +27,10 @@ func newConnectClient(base string, c Config) *connectClient {
 
 // errNotFound is a 404 from Kafka Connect.
 var errNotFound = errors.New("not found")
+
+// errConnectAuth is a 401 from Kafka Connect: the REST listener wants
+// (other) credentials.
+var errConnectAuth = errors.New(secure.CauseAuth)
 
 // get decodes the JSON answer of GET path into out. Errors name the path
 // with the URL's password masked.
@@ -46,8 +52,11 @@ func (c *connectClient) get(ctx context.Context, path string, out any) error {
 	if err != nil {
 		return fmt.Errorf("kafka connect GET %s: %w", path, err)
 	}
-	if resp.StatusCode == http.StatusNotFound {
+	switch resp.StatusCode {
+	case http.StatusNotFound:
 		return fmt.Errorf("kafka connect GET %s: %w", path, errNotFound)
+	case http.StatusUnauthorized:
+		return fmt.Errorf("kafka connect GET %s%s: HTTP 401: %w", RedactDSN(c.base), path, errConnectAuth)
 	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("kafka connect GET %s: HTTP %d: %s", path, resp.StatusCode, firstLine(string(body)))
@@ -185,14 +194,14 @@ func checkConnect(ctx context.Context, cfg *Config) []Item {
 	cl := newConnectClient(cfg.ConnectURL, *cfg)
 	v, err := cl.version(ctx)
 	if err != nil {
-		return []Item{item(Connect, "reachable", "", Fail, err.Error(),
-			"start the Kafka Connect worker or correct --connect-url (the REST listener, e.g. http://host:8083)")}
+		return []Item{withCause(item(Connect, "reachable", "", Fail, err.Error(),
+			"start the Kafka Connect worker or correct --connect-url (the REST listener, e.g. http://host:8083)"), err)}
 	}
 	items := []Item{item(Connect, "reachable", "", OK, "Kafka Connect "+v, "")}
 	names := []string{cfg.Connector}
 	if cfg.Connector == "" {
 		if names, err = cl.list(ctx); err != nil {
-			return append(items, item(Connect, "connector", "", Fail, err.Error(), "check the Kafka Connect worker's log"))
+			return append(items, withCause(item(Connect, "connector", "", Fail, err.Error(), "check the Kafka Connect worker's log"), err))
 		}
 		if len(names) == 0 {
 			return append(items, item(Connect, "connector", "", Fail, "no connector is registered",
@@ -223,7 +232,7 @@ func connectorItem(ctx context.Context, cl *connectClient, name string) Item {
 			"register it: PUT "+RedactDSN(cl.base)+"/connectors/"+name+"/config (scripts/connectors/register)")
 	}
 	if err != nil {
-		return item(Connect, "connector", name, Fail, err.Error(), "check the Kafka Connect worker's log")
+		return withCause(item(Connect, "connector", name, Fail, err.Error(), "check the Kafka Connect worker's log"), err)
 	}
 	resume := "resume it: curl -X PUT " + RedactDSN(cl.base) + "/connectors/" + name + "/resume"
 	restart := "fix the cause in the trace, then: curl -X POST '" + RedactDSN(cl.base) + "/connectors/" + name + "/restart?includeTasks=true&onlyFailed=true'"

@@ -22,11 +22,14 @@ package health
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 // Level is the outcome of one check.
@@ -62,10 +65,40 @@ type Item struct {
 	Message string `json:"message"`
 	// Fix is the one-line remedy of a warn or fail.
 	Fix string `json:"fix,omitempty"`
+	// Cause is set on a failed item whose server could not be reached,
+	// authenticated or TLS-verified: the cause class (secure.Cause*, e.g.
+	// "connection refused", "authentication failed"). Such items make
+	// sluice check exit 4 instead of 3.
+	Cause string `json:"cause,omitempty"`
 }
 
 func item(component, check, target string, lvl Level, msg, fix string) Item {
 	return Item{Component: component, Check: check, Target: target, Level: lvl, Message: msg, Fix: fix}
+}
+
+// withCause sets a failed item's Cause from the error that failed it.
+func withCause(it Item, err error) Item {
+	if it.Level == Fail {
+		it.Cause = connCause(err)
+	}
+	return it
+}
+
+// connCause is the cause class of err when it means the server could not
+// be reached, authenticated or TLS-verified, "" when the server answered
+// (a missing database or grant, a failed query: a finding, not an outage).
+// A refused authorization is a finding too: the credentials were
+// accepted, a GRANT or ACL fixes it.
+func connCause(err error) string {
+	if errors.Is(err, errConnectAuth) {
+		return secure.CauseAuth
+	}
+	// Classify looks through secure.ConnError (whose own Cause may be the
+	// catch-all "cannot connect") to the driver's error.
+	if c := secure.Classify(err); c != secure.CauseAuthorization {
+		return c
+	}
+	return ""
 }
 
 // Report is the result of Check.
@@ -107,6 +140,18 @@ func (r *Report) Failed() []Item {
 	return out
 }
 
+// Unreachable lists the failed items whose server could not be reached,
+// authenticated or TLS-verified (Cause set).
+func (r *Report) Unreachable() []Item {
+	var out []Item
+	for _, it := range r.Failed() {
+		if it.Cause != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // WriteJSON writes the report as one indented JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -131,12 +176,20 @@ func (r *Report) WriteText(w io.Writer) error {
 		if it.Target != "" {
 			check += " " + it.Target
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", it.Level, check, it.Message)
+		msg := it.Message
+		if it.Cause != "" && !strings.Contains(msg, it.Cause) {
+			msg = it.Cause + ": " + msg
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", it.Level, check, msg)
 		if it.Fix != "" && (it.Level == Warn || it.Level == Fail) {
 			fmt.Fprintf(tw, "  \t\tfix: %s\n", it.Fix)
 		}
 	}
-	fmt.Fprintf(tw, "\n%s: %d ok, %d warn, %d fail, %d skipped\n", r.Status,
+	fmt.Fprintf(tw, "\n%s: %d ok, %d warn, %d fail, %d skipped", r.Status,
 		r.Counts[OK], r.Counts[Warn], r.Counts[Fail], r.Counts[Skip])
+	if down := r.Unreachable(); len(down) > 0 {
+		fmt.Fprintf(tw, "; %d failed because a server could not be reached", len(down))
+	}
+	fmt.Fprintln(tw)
 	return tw.Flush()
 }

@@ -4,10 +4,14 @@ package health
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-cdc/sluice/internal/secure"
+	"github.com/sluice-cdc/sluice/internal/testenv"
 )
 
 // TestCheckAndStatus runs on one pipeline of the test's own (the setup,
@@ -61,6 +65,7 @@ func TestCheckAndStatus(t *testing.T) {
 		r = Check(ctx, cfg)
 		logReport(t, r)
 		onlyFail(t, r, "slot", "replication slot \""+cfg.Slot+"\" does not exist")
+		wantUnreachable(t, r, "")
 	})
 
 	t.Run("topic missing", func(t *testing.T) {
@@ -70,6 +75,7 @@ func TestCheckAndStatus(t *testing.T) {
 		r := Check(ctx, cfg)
 		logReport(t, r)
 		onlyFail(t, r, "topic", "topic \""+missing+"\" does not exist")
+		wantUnreachable(t, r, "")
 	})
 
 	t.Run("clickhouse stopped", func(t *testing.T) {
@@ -78,6 +84,7 @@ func TestCheckAndStatus(t *testing.T) {
 		r := Check(ctx, cfg)
 		logReport(t, r)
 		onlyFail(t, r, "reachable", "127.0.0.1:1")
+		wantUnreachable(t, r, secure.CauseRefused)
 		if it := find(t, r, "reachable", ClickHouse); it.Component != ClickHouse {
 			t.Errorf("the failed reachable item is %s's", it.Component)
 		}
@@ -91,11 +98,44 @@ func TestCheckAndStatus(t *testing.T) {
 		cfg.PostgresDSN = "postgres://sluice:s3cret@127.0.0.1:1/" + f.name + "?sslmode=disable"
 		r := Check(ctx, cfg)
 		onlyFail(t, r, "reachable", "connect")
+		wantUnreachable(t, r, secure.CauseRefused)
 		var b strings.Builder
 		_ = r.WriteText(&b)
 		_ = r.WriteJSON(&b)
 		if strings.Contains(b.String(), "s3cret") {
 			t.Errorf("the password is printed:\n%s", b.String())
+		}
+	})
+
+	// Reached but refused: the password is wrong (exit 4), or the
+	// database does not exist (a finding, exit 3).
+	t.Run("postgres wrong password", func(t *testing.T) {
+		cfg := f.config()
+		u, _ := url.Parse(cfg.PostgresDSN)
+		u.User = url.UserPassword(u.User.Username(), "wrong-"+f.name)
+		cfg.PostgresDSN = u.String()
+		r := Check(ctx, cfg)
+		logReport(t, r)
+		onlyFail(t, r, "reachable", "authentication failed")
+		wantUnreachable(t, r, secure.CauseAuth)
+	})
+	t.Run("clickhouse database missing", func(t *testing.T) {
+		cfg := f.config()
+		cfg.ClickHouseURL = "clickhouse://" + testenv.ClickHouseAddr() + "/no_such_db_" + f.name
+		r := Check(ctx, cfg)
+		logReport(t, r)
+		if len(r.Failed()) == 0 {
+			t.Fatal("nothing failed with a missing ClickHouse database")
+		}
+		wantUnreachable(t, r, "")
+	})
+	t.Run("connect unreachable", func(t *testing.T) {
+		cfg := f.config()
+		cfg.ConnectURL = "http://127.0.0.1:1"
+		r := Check(ctx, cfg)
+		logReport(t, r)
+		if it := find(t, r, "reachable", Connect); it.Level != Fail || it.Cause != secure.CauseRefused {
+			t.Errorf("connect reachable item: %+v", it)
 		}
 	})
 
@@ -109,6 +149,7 @@ func TestCheckAndStatus(t *testing.T) {
 		r := Check(ctx, f.config())
 		logReport(t, r)
 		onlyFail(t, r, "connector", "connector is PAUSED")
+		wantUnreachable(t, r, "")
 		if it := find(t, r, "connector"); !strings.Contains(it.Fix, "/connectors/"+f.connector+"/resume") {
 			t.Errorf("fix: %s", it.Fix)
 		}
@@ -133,6 +174,19 @@ func TestCheckAndStatus(t *testing.T) {
 			t.Errorf("failed items:\n%s", got)
 		}
 	})
+}
+
+// wantUnreachable asserts that the failed items that blame the server
+// are exactly one, with cause ("": none).
+func wantUnreachable(t *testing.T, r *Report, cause string) {
+	t.Helper()
+	down := r.Unreachable()
+	switch {
+	case cause == "" && len(down) > 0:
+		t.Errorf("items blamed on an unreachable server: %+v", down)
+	case cause != "" && (len(down) != 1 || down[0].Cause != cause):
+		t.Errorf("unreachable items %+v, want one with cause %q", down, cause)
+	}
 }
 
 // find returns the first item of a check (of a component, when given).

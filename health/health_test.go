@@ -2,10 +2,22 @@ package health
 
 import (
 	"bytes"
+	"context"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 func TestRedactDSN(t *testing.T) {
@@ -115,5 +127,50 @@ func TestRates(t *testing.T) {
 	cur.rates(prev)
 	if c := cur.Tables[0]; *c.ConsumedPerSecond != 5 || *c.ProducedPerSecond != 20 {
 		t.Errorf("rates %v %v", *c.ConsumedPerSecond, *c.ProducedPerSecond)
+	}
+}
+
+// A failed item says whether its server could not be reached (network,
+// authentication, TLS) or answered with a problem; only the former are
+// Unreachable.
+func TestUnreachableCause(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("postgres: connect: %w", refused), secure.CauseRefused},
+		{fmt.Errorf("postgres: connect: %w", &pgconn.PgError{Code: "28P01", Message: "password authentication failed"}), secure.CauseAuth},
+		{fmt.Errorf("kafka: %w", x509.UnknownAuthorityError{}), secure.CauseUnknownCA},
+		{fmt.Errorf("kafka connect GET /: HTTP 401: %w", errConnectAuth), secure.CauseAuth},
+		{&secure.ConnError{Service: "PostgreSQL", Server: "h:5432", Cause: secure.CauseTimeout, Err: context.DeadlineExceeded}, secure.CauseTimeout},
+		{&secure.ConnError{Service: "ClickHouse", Server: "h:9000", Cause: "cannot connect", Err: &proto.Exception{Code: 81, Message: "Database x doesn't exist"}}, ""},
+		// The server answered: findings, not outages.
+		{fmt.Errorf("postgres: connect: %w", &pgconn.PgError{Code: "3D000", Message: `database "x" does not exist`}), ""},
+		{fmt.Errorf("postgres: %w", &pgconn.PgError{Code: "42501", Message: "permission denied"}), ""},
+		{errors.New("postgres: cannot parse DSN postgres://h/db"), ""},
+		{errors.New("kafka connect GET /connectors: HTTP 500: boom"), ""},
+	}
+	r := &Report{}
+	for _, c := range cases {
+		it := withCause(item(Postgres, "reachable", "", Fail, c.err.Error(), ""), c.err)
+		if it.Cause != c.want {
+			t.Errorf("%v: cause %q, want %q", c.err, it.Cause, c.want)
+		}
+		r.add(it)
+	}
+	r.add(withCause(item(Kafka, "group", "g", Warn, "lag", ""), refused)) // not failed: never unreachable
+	r.finish()
+	if n := len(r.Unreachable()); n != 5 {
+		t.Errorf("%d unreachable items, want 5: %+v", n, r.Unreachable())
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"10 fail, 0 skipped; 5 failed because a server could not be reached", "fail  reachable  TLS: certificate signed by unknown authority: kafka: x509:", "warn  group g  lag"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -42,8 +42,8 @@ func checkKafka(ctx context.Context, cfg Config) ([]string, []Item) {
 	}
 	topics, brokers, err := kafkaTopics(ctx, cfg)
 	if err != nil {
-		return cfg.Topics, []Item{item(Kafka, "reachable", "", Fail, err.Error(),
-			"check --kafka-brokers (host:port of the PLAINTEXT listener, as advertised.listeners says); is Kafka running?")}
+		return cfg.Topics, []Item{withCause(item(Kafka, "reachable", "", Fail, err.Error(),
+			"check --kafka-brokers (host:port of the PLAINTEXT listener, as advertised.listeners says); is Kafka running?"), err)}
 	}
 	items := []Item{item(Kafka, "reachable", "", OK, fmt.Sprintf("%s, %s", plural(brokers, "broker"), plural(len(topics), "topic")), "")}
 	names := make([]string, 0, len(topics))
@@ -88,7 +88,7 @@ func groupItem(ctx context.Context, cfg Config, topics []string) Item {
 	plan, err := kafkasrc.Plan(ctx, kafkasrc.Config{Brokers: cfg.Brokers, GroupID: cfg.Group, Topics: topics, Timeout: cfg.Timeout,
 		Dialer: cfg.Kafka.Dialer(cfg.Timeout, "sluice-check")})
 	if err != nil {
-		return item(Kafka, "group", cfg.Group, Fail, err.Error(), "check the broker's log and the group's ACLs")
+		return withCause(item(Kafka, "group", cfg.Group, Fail, err.Error(), "check the broker's log and the group's ACLs"), err)
 	}
 	committed := 0
 	var lost []string

@@ -75,13 +75,13 @@ func checkPostgres(ctx context.Context, cfg Config, refs []TableRef) (*pgx.Conn,
 	}
 	pg, err := openPostgres(ctx, cfg)
 	if err != nil {
-		return nil, []Item{item(Postgres, "reachable", "", Fail, err.Error(),
-			"check host, port, user and password of --pg-dsn and pg_hba.conf; is PostgreSQL running?")}
+		return nil, []Item{withCause(item(Postgres, "reachable", "", Fail, err.Error(),
+			"check host, port, user and password of --pg-dsn and pg_hba.conf; is PostgreSQL running?"), err)}
 	}
 	var version, db string
 	if err := pg.QueryRow(ctx, "SELECT current_setting('server_version'), current_database()").Scan(&version, &db); err != nil {
 		pg.Close(context.WithoutCancel(ctx))
-		return nil, []Item{item(Postgres, "reachable", "", Fail, "postgres: "+err.Error(), "check the role's privileges")}
+		return nil, []Item{withCause(item(Postgres, "reachable", "", Fail, "postgres: "+err.Error(), "check the role's privileges"), err)}
 	}
 	items := []Item{item(Postgres, "reachable", "", OK, fmt.Sprintf("PostgreSQL %s, database %s", version, db), "")}
 	items = append(items, walLevelItem(ctx, pg))
@@ -93,7 +93,7 @@ func checkPostgres(ctx context.Context, cfg Config, refs []TableRef) (*pgx.Conn,
 func walLevelItem(ctx context.Context, pg *pgx.Conn) Item {
 	var lvl string
 	if err := pg.QueryRow(ctx, "SHOW wal_level").Scan(&lvl); err != nil {
-		return item(Postgres, "wal_level", "", Fail, "postgres: SHOW wal_level: "+err.Error(), "")
+		return withCause(item(Postgres, "wal_level", "", Fail, "postgres: SHOW wal_level: "+err.Error(), ""), err)
 	}
 	if lvl != "logical" {
 		return item(Postgres, "wal_level", "", Fail, fmt.Sprintf("wal_level is %s: logical decoding is off", lvl),
@@ -112,7 +112,7 @@ func slotItems(ctx context.Context, pg *pgx.Conn, cfg Config) []Item {
 	}
 	s, err := readSlot(ctx, pg, cfg.Slot)
 	if err != nil {
-		return []Item{item(Postgres, "slot", cfg.Slot, Fail, err.Error(), "grant the role pg_monitor or superuser")}
+		return []Item{withCause(item(Postgres, "slot", cfg.Slot, Fail, err.Error(), "grant the role pg_monitor or superuser"), err)}
 	}
 	if s == nil {
 		return []Item{item(Postgres, "slot", cfg.Slot, Fail, fmt.Sprintf("replication slot %q does not exist: Debezium cannot stream changes", cfg.Slot),
@@ -172,7 +172,7 @@ func publicationItems(ctx context.Context, pg *pgx.Conn, cfg Config, refs []Tabl
 			"restart the connector with publication.autocreate.mode=filtered, or CREATE PUBLICATION "+quoteIdent(cfg.Publication)+" FOR TABLE ...")}
 	}
 	if err != nil {
-		return []Item{item(Postgres, "publication", cfg.Publication, Fail, "postgres: read publication: "+err.Error(), "")}
+		return []Item{withCause(item(Postgres, "publication", cfg.Publication, Fail, "postgres: read publication: "+err.Error(), ""), err)}
 	}
 	if !(ins && upd && del) {
 		return []Item{item(Postgres, "publication", cfg.Publication, Warn,
@@ -181,7 +181,7 @@ func publicationItems(ctx context.Context, pg *pgx.Conn, cfg Config, refs []Tabl
 	}
 	published, err := publishedTables(ctx, pg, cfg.Publication)
 	if err != nil {
-		return []Item{item(Postgres, "publication", cfg.Publication, Fail, err.Error(), "")}
+		return []Item{withCause(item(Postgres, "publication", cfg.Publication, Fail, err.Error(), ""), err)}
 	}
 	var missing []string
 	for _, r := range refs {
