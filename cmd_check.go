@@ -49,7 +49,7 @@ func (o *pipelineOptions) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "table-map", EnvVars: env("TABLE_MAP"), Usage: "TOPIC=TABLE overrides, as given to replicate (default: the topic's last part)", Destination: &o.tableMap},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", EnvVars: env("OUTPUT"), Usage: "text or json", Destination: &o.output},
 		&cli.DurationFlag{Name: "timeout", Value: health.DefaultTimeout, Usage: "bound on each server round trip", Destination: &o.timeout},
-	}, o.conn.flags(&o.pgDSN, &o.chURL, true)...)
+	}, append(o.conn.flags(&o.pgDSN, &o.chURL, true), o.conn.connectFlags(&o.connectURL)...)...)
 }
 
 // config validates the shared flags into a health.Config.
@@ -58,7 +58,7 @@ func (o *pipelineOptions) config(g *globalOptions) (health.Config, error) {
 		return health.Config{}, err
 	}
 	cfg := health.Config{
-		Kafka:       o.conn.kafkaSec,
+		Kafka: o.conn.kafkaSec, Connect: o.conn.connectSec,
 		PostgresDSN: o.pgDSN, ClickHouseURL: o.chURL, ConnectURL: o.connectURL, Connector: o.connector,
 		Brokers: splitList(o.brokers.Value()), Group: o.group, Topics: splitList(o.topics.Value()),
 		Slot: o.slot, Publication: o.publication, Timeout: o.timeout, Logger: g.log,

@@ -2,6 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,5 +106,85 @@ func TestParseBytes(t *testing.T) {
 		if _, err := parseBytes(bad); err == nil {
 			t.Errorf("parseBytes(%q) accepted", bad)
 		}
+	}
+}
+
+// check against an https Kafka Connect with basic authentication: the CA
+// and the password come from files; a wrong password fails the connect
+// item with its cause and exits 4. No password is printed either way.
+func TestCheckConnectTLS(t *testing.T) {
+	for _, env := range []string{"SLUICE_CONNECT_URL", "SLUICE_CONNECTOR", "SLUICE_SLOT", "SLUICE_PUBLICATION", "SLUICE_TOPICS",
+		"SLUICE_TOPIC_PATTERN", "SLUICE_GROUP", "SLUICE_PG_DSN", "SLUICE_KAFKA_BROKERS", "SLUICE_CLICKHOUSE_URL",
+		"SLUICE_CONNECT_PASSWORD", "SLUICE_CONNECT_USERNAME", "SLUICE_CONNECT_TLS_CA_FILE"} {
+		t.Setenv(env, "")
+	}
+	const pw = "S3cr3t-connect"
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "admin" || p != pw {
+			http.Error(w, `{"error_code":401,"message":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		body := map[string]string{
+			"/":                       `{"version":"4.1.1"}`,
+			"/connectors":             `["shop"]`,
+			"/connectors/shop/status": `{"name":"shop","connector":{"state":"RUNNING"},"tasks":[{"id":0,"state":"RUNNING"}]}`,
+			"/connectors/shop/config": `{"connector.class":"io.debezium.connector.postgresql.PostgresConnector","topic.prefix":"cdc","table.include.list":"public.t","database.password":"dbS3cret"}`,
+		}[r.URL.Path]
+		if body == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrongFile := filepath.Join(dir, "wrong")
+	if err := os.WriteFile(wrongFile, []byte("wrong-S3cr3t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(file string) (int, string, string) {
+		return runCLI("check", "--timeout", "2s", "--output", "json", "--pg-dsn", "", "--kafka-brokers", "", "--clickhouse-url", "",
+			"--connect-url", srv.URL, "--connect-tls-ca-file", ca, "--connect-username", "admin", "--connect-password-file", file)
+	}
+	connectItems := func(out string) map[string]string {
+		var rep struct {
+			Items []struct{ Component, Check, Status, Cause string }
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("report: %v\n%s", err, out)
+		}
+		got := map[string]string{}
+		for _, it := range rep.Items {
+			if it.Component == "connect" {
+				got[it.Check] = strings.TrimSpace(it.Status + " " + it.Cause)
+			}
+		}
+		return got
+	}
+
+	code, out, stderr := run(pwFile)
+	if got := connectItems(out); code != exitcode.OK || got["reachable"] != "ok" || got["connector"] != "ok" {
+		t.Errorf("right password: exit %d, connect items %v\n%s%s", code, got, out, stderr)
+	}
+	code, out2, stderr2 := run(wrongFile)
+	if got := connectItems(out2); code != exitcode.Unavailable || got["reachable"] != "fail authentication failed" {
+		t.Errorf("wrong password: exit %d, connect items %v\n%s%s", code, got, out2, stderr2)
+	}
+	for _, secret := range []string{pw, "wrong-S3cr3t", "dbS3cret"} {
+		if strings.Contains(out+stderr+out2+stderr2, secret) {
+			t.Errorf("%s printed:\n%s%s%s%s", secret, out, stderr, out2, stderr2)
+		}
+	}
+	// TLS flags with a plain http URL are a usage error.
+	if code, _, stderr := runCLI("check", "--connect-url", "http://127.0.0.1:1", "--connect-tls-ca-file", ca); code != exitcode.Usage {
+		t.Errorf("http URL with --connect-tls-ca-file: exit %d (%s)", code, stderr)
 	}
 }

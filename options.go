@@ -150,6 +150,14 @@ type connOptions struct {
 	// kafkaSec is built by resolve: the TLS config and SASL mechanism of
 	// the consumer, the group and the dead-letter producer.
 	kafkaSec secure.KafkaSecurity
+
+	connectURL          *string
+	connect             secure.HTTP
+	connectPasswordFile string
+	// connectSec is built by resolve: TLS and basic authentication of the
+	// Kafka Connect REST client.
+	connectSec secure.HTTPSecurity
+
 	resolved bool
 }
 
@@ -213,6 +221,31 @@ func (c *connOptions) flags(pgDSN, chURL *string, kafka bool) []cli.Flag {
 	return flags
 }
 
+// connectFlags returns the TLS and basic-authentication flags of the Kafka
+// Connect REST API; connectURL is the destination of --connect-url.
+func (c *connOptions) connectFlags(connectURL *string) []cli.Flag {
+	c.connectURL = connectURL
+	env := func(n string) []string { return []string{"SLUICE_CONNECT_" + n} }
+	return []cli.Flag{
+		&cli.StringFlag{Name: "connect-tls-ca-file", EnvVars: env("TLS_CA_FILE"), Destination: &c.connect.CAFile,
+			Usage: "PEM CA certificates that sign Kafka Connect's certificate (https --connect-url; default: the system roots)"},
+		&cli.StringFlag{Name: "connect-tls-cert-file", EnvVars: env("TLS_CERT_FILE"), Destination: &c.connect.CertFile,
+			Usage: "client certificate (PEM) for Kafka Connect (mutual TLS), with --connect-tls-key-file"},
+		&cli.StringFlag{Name: "connect-tls-key-file", EnvVars: env("TLS_KEY_FILE"), Destination: &c.connect.KeyFile,
+			Usage: "client private key (PEM) for Kafka Connect"},
+		&cli.StringFlag{Name: "connect-tls-server-name", EnvVars: env("TLS_SERVER_NAME"), Destination: &c.connect.ServerName,
+			Usage: "name Kafka Connect's certificate must carry (default: the URL's host)"},
+		&cli.BoolFlag{Name: "connect-tls-insecure-skip-verify", EnvVars: env("TLS_INSECURE_SKIP_VERIFY"), Destination: &c.connect.InsecureSkipVerify,
+			Usage: "accept any Kafka Connect certificate (testing only; logs a warning)"},
+		&cli.StringFlag{Name: "connect-username", EnvVars: env("USERNAME"), Destination: &c.connect.Username,
+			Usage: "Kafka Connect REST user (HTTP basic authentication)"},
+		&cli.StringFlag{Name: "connect-password", EnvVars: env("PASSWORD"), Destination: &c.connect.Password,
+			Usage: "Kafka Connect REST password (prefer the environment variable or --connect-password-file; overrides the URL's)"},
+		&cli.StringFlag{Name: "connect-password-file", EnvVars: env("PASSWORD_FILE"), Destination: &c.connectPasswordFile,
+			Usage: "read the Kafka Connect REST password from this file (overrides --connect-password)"},
+	}
+}
+
 // resolve reads the secret files, folds them into the command's DSN and
 // URL and builds the Kafka security. Mistakes are usage errors (exit 2);
 // messages name files, never their content.
@@ -248,6 +281,9 @@ func (c *connOptions) resolve(log *slog.Logger) error {
 			log.Warn("ClickHouse TLS certificate verification is OFF (--clickhouse-tls-insecure-skip-verify): anyone on the path can read the password and the data", "server", t.Addr)
 		}
 	}
+	if err := c.resolveConnect(log); err != nil {
+		return err
+	}
 	if c.kafkaOn {
 		if c.kafkaPasswordFile != "" {
 			pw, err := secure.ReadSecretFile("kafka-sasl-password-file", c.kafkaPasswordFile)
@@ -267,6 +303,36 @@ func (c *connOptions) resolve(log *slog.Logger) error {
 		if sec.SASL != nil && sec.TLS == nil && strings.EqualFold(c.kafka.SASLMechanism, secure.SASLPlain) && log != nil {
 			log.Warn("SASL PLAIN without TLS sends the Kafka password in clear text; add --kafka-tls")
 		}
+	}
+	return nil
+}
+
+// resolveConnect builds the Kafka Connect client security when the command
+// has --connect-url and it is set.
+func (c *connOptions) resolveConnect(log *slog.Logger) error {
+	if c.connectURL == nil || *c.connectURL == "" {
+		return nil
+	}
+	if c.connectPasswordFile != "" {
+		pw, err := secure.ReadSecretFile("connect-password-file", c.connectPasswordFile)
+		if err != nil {
+			return exitcode.UsageError(err)
+		}
+		c.connect.Password = pw
+	}
+	sec, err := c.connect.Build(*c.connectURL, "connect")
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	c.connectSec = sec
+	if log == nil {
+		return nil
+	}
+	if c.connect.InsecureSkipVerify {
+		log.Warn("Kafka Connect TLS certificate verification is OFF (--connect-tls-insecure-skip-verify): anyone on the path can read the credentials and the connectors' configuration")
+	}
+	if sec.Username != "" && !strings.HasPrefix(strings.ToLower(*c.connectURL), "https://") {
+		log.Warn("HTTP basic authentication without TLS sends the Kafka Connect password in clear text; use an https --connect-url")
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type Config struct {
 
 	ConnectURL string
 	Connector  string
+	// Connect is the TLS and basic authentication of the Kafka Connect
+	// REST client (zero: Go's defaults, the URL's user info).
+	Connect secure.HTTPSecurity
 
 	ClickHouseURL string
 	// DDL carries the type-contract policies and cluster layout the target

@@ -22,7 +22,7 @@ type connectClient struct {
 }
 
 func newConnectClient(base string, c Config) *connectClient {
-	return &connectClient{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: c.Timeout}}
+	return &connectClient{base: strings.TrimRight(base, "/"), http: c.Connect.Client(c.Timeout)}
 }
 
 // errNotFound is a 404 from Kafka Connect.

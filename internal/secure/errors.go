@@ -109,7 +109,9 @@ func Classify(err error) string {
 			return CauseAuthorization
 		}
 		return ""
-	case errors.As(err, &alert):
+	case errors.As(err, &alert), strings.Contains(err.Error(), "remote error: tls: "):
+		// The server's TLS alert (crypto/tls's alert type is unexported):
+		// e.g. "certificate required", "bad certificate", "unknown ca".
 		return CauseTLS
 	case errors.As(err, &dnsErr):
 		return CauseDNS
