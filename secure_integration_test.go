@@ -350,7 +350,7 @@ func TestSecureEndToEnd(t *testing.T) {
 			"SLUICE_CLICKHOUSE_TLS_CA_FILE="+e.ca, "SLUICE_GROUP=sec-"+id, "SLUICE_TOPICS="+topic),
 			append([]string{"check", "--output", "json"}, policy...)...), 0)
 		// --help with every secret in the environment shows none of them.
-		must(runSluice(t, "check --help", append(kafkaEnv("plain"), "SLUICE_KAFKA_SASL_PASSWORD="+e.kafkaPW,
+		must(runSluice(t, "check --help", append(kafkaEnv("plain"), "SLUICE_KAFKA_SASL_PASSWORD="+e.kafkaPW, "SLUICE_CONNECT_PASSWORD="+e.kafkaPW,
 			"SLUICE_CLICKHOUSE_PASSWORD="+e.chPW, "SLUICE_CLICKHOUSE_URL="+chURLWithPW(dbRepl), "SLUICE_PG_DSN="+pgDSNWithPW),
 			"check", "--help"), 0)
 	}
