@@ -6,7 +6,10 @@
 // slot's retained WAL), Kafka (reachable, topics and partitions, the
 // consumer group's committed offsets), Kafka Connect (the connector's and
 // its tasks' state) and ClickHouse (reachable, capability profile, each
-// target table against the type contract of package ddl).
+// target table against the type contract of package ddl). A failed item
+// whose server could not be reached, authenticated or TLS-verified
+// carries a Cause (Report.Unreachable lists them: sluice check exits 4
+// for those, 3 for the other failures).
 //
 // Status measures freshness per table: the group's Kafka lag in messages,
 // the slot's lag in bytes, the newest _version (LSN) and cdc_timestamp in
