@@ -29,6 +29,7 @@ type verifyOptions struct {
 	segments     int
 	subSegments  int
 	leafRows     int
+	pgSessions   int
 	asOf         string
 	lagWait      time.Duration
 	months       cli.StringSlice
@@ -54,6 +55,7 @@ func (o *verifyOptions) flags() []cli.Flag {
 		&cli.IntFlag{Name: "segments", Value: 256, Usage: "key-range segments of the first pass", Destination: &o.segments},
 		&cli.IntFlag{Name: "sub-segments", Value: 32, Usage: "segments each differing segment is split into", Destination: &o.subSegments},
 		&cli.IntFlag{Name: "leaf-rows", Value: 1000, Usage: "compare a segment row by row once it has at most this many rows", Destination: &o.leafRows},
+		&cli.IntFlag{Name: "pg-sessions", Value: 2, Usage: "PostgreSQL sessions sharing a table's first pass (hashing is CPU-bound: about one per core PostgreSQL may use)", Destination: &o.pgSessions},
 		&cli.StringFlag{Name: "as-of", Usage: "source LSN (HI/LO or decimal): keys whose ClickHouse version is later are in flight, not differences", Destination: &o.asOf},
 		&cli.DurationFlag{Name: "lag-wait", Usage: "replication-lag tolerance: re-check differing keys after this wait; only those still differing count", Destination: &o.lagWait},
 		&cli.StringSliceFlag{Name: "month", Usage: "compare only this month (YYYY-MM, UTC) of each table's partition column (repeatable)", Destination: &o.months},
@@ -87,7 +89,7 @@ func newVerifyCommand(g *globalOptions) *cli.Command {
 func (o *verifyOptions) libOptions(g *globalOptions, database string) (verify.Options, error) {
 	opts := verify.Options{
 		Database: database, MaxDiffs: o.maxDiffs, Segments: o.segments, SubSegments: o.subSegments,
-		LeafRows: o.leafRows, LagWait: o.lagWait, Months: o.months.Value(), PerMonth: o.perMonth, Log: g.log,
+		LeafRows: o.leafRows, PGConnections: o.pgSessions, LagWait: o.lagWait, Months: o.months.Value(), PerMonth: o.perMonth, Log: g.log,
 	}
 	opts.Policies = typemap.DefaultPolicies()
 	opts.Policies.Numeric = typemap.NumericPolicy(o.numeric)

@@ -10,23 +10,6 @@ import (
 	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
-// Row hashing. PostgreSQL has no cityHash64 and ClickHouse no lookup3, but
-// both have MD5: a row's hash is the first 8 bytes of the MD5 of its
-// normalized text, read big-endian. PostgreSQL reads them as a signed
-// bigint, ClickHouse as UInt64: the same bits, and the aggregates (sum
-// modulo 2^64, xor) do not care about the sign once reduced in Go.
-
-// pgHash64 is the 64-bit row hash of a text expression in PostgreSQL.
-func pgHash64(text string) string {
-	// The cast to bit(64) keeps the first 64 bits of the 128.
-	return fmt.Sprintf("('x' || md5(%s))::bit(64)::bigint", text)
-}
-
-// chHash64 is the same hash in ClickHouse (18.16 and 26.x).
-func chHash64(text string) string {
-	return fmt.Sprintf("reinterpretAsUInt64(reverse(substring(MD5(%s), 1, 8)))", text)
-}
-
 // pgKeyHash and chKeyHash are a 60-bit non-negative hash of the key text,
 // used to bucket tables whose key is not a single integer column: the
 // same number on both sides, and no sign to trip over in % and /.
@@ -86,6 +69,7 @@ const chSettings = " SETTINGS optimize_move_to_prewhere = 0"
 type tableSQL struct {
 	table   ddl.Table
 	norms   []typemap.Norm
+	hashes  []hashInput // row hash inputs, one per column (hash.go)
 	keyCols []int // indexes of the key columns in table.Columns
 	// intKey: the key is one integer column, so segments are key ranges
 	// that both databases answer from their primary index.
@@ -115,6 +99,7 @@ func newTableSQL(t ddl.Table, chDatabase string, p chconn.Profile, pol typemap.P
 			return nil, fmt.Errorf("verify: table %s: %w", t.Name, err)
 		}
 		ts.norms = append(ts.norms, n)
+		ts.hashes = append(ts.hashes, newHashInput(c, pgIdent(c.Name), chconn.QuoteIdent(c.Name), n, p, pol))
 	}
 	for _, k := range t.PrimaryKey {
 		i := columnIndex(t, k)
@@ -143,21 +128,11 @@ func columnIndex(t ddl.Table, name string) int {
 
 func (ts *tableSQL) keyName() string { return ts.table.Columns[ts.keyCols[0]].Name }
 
-func (ts *tableSQL) pgRowHash() string {
-	parts := make([]string, len(ts.norms))
-	for i, n := range ts.norms {
-		parts[i] = n.PG
-	}
-	return pgHash64(pgJoin(parts))
-}
+// pgRowHash is the row hash with its inputs inline (each input is
+// computed twice, once per lane: for single rows, not for scans).
+func (ts *tableSQL) pgRowHash() string { return pgRowHashOf(ts.hashes, pgInputExprs(ts.hashes)) }
 
-func (ts *tableSQL) chRowHash() string {
-	parts := make([]string, len(ts.norms))
-	for i, n := range ts.norms {
-		parts[i] = n.CH
-	}
-	return chHash64(chJoin(parts))
-}
+func (ts *tableSQL) chRowHash() string { return chRowHashOf(ts.hashes) }
 
 func (ts *tableSQL) pgKeyText() string {
 	parts := make([]string, len(ts.keyCols))
@@ -213,6 +188,19 @@ func (ts *tableSQL) split(s segment, n int) (children []segment, pgBucket, chBuc
 	return children, pgBucket, chBucket
 }
 
+// spreadRanges groups the children of an integer key range into at most n runs
+// of consecutive children, each covered by one range, for the sessions of
+// the first pass.
+func spreadRanges(children []segment, n int) []segment {
+	per := (len(children) + n - 1) / n
+	var out []segment
+	for i := 0; i < len(children); i += per {
+		last := children[min(i+per, len(children))-1]
+		out = append(out, segment{lo: children[i].lo, hi: last.hi})
+	}
+	return out
+}
+
 // canSplit reports whether s has more than one possible key.
 func (ts *tableSQL) canSplit(s segment) bool {
 	if ts.intKey {
@@ -264,10 +252,15 @@ func (ts *tableSQL) chWhere(s segment, withDeleted bool) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// pgDigestSQL counts and checksums the children of s in one pass.
+// pgDigestSQL counts and checksums the children of s in one pass. The
+// inputs are computed in a subquery that OFFSET 0 keeps from being merged
+// into the outer query, so each is computed once though both lanes read
+// it; the aggregates then share the one row hash expression.
 func (ts *tableSQL) pgDigestSQL(s segment, pgBucket string) string {
-	return fmt.Sprintf("SELECT %[1]s, count(*), sum(%[2]s)::text, bit_xor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s FROM %[5]s%[6]s) s GROUP BY %[1]s",
-		aliasBucket, aliasHash, pgBucket, ts.pgRowHash(), ts.pgFrom, ts.pgWhere(s))
+	cols, names := pgInputs(ts.hashes)
+	h := pgRowHashOf(ts.hashes, names)
+	return fmt.Sprintf("SELECT %[1]s, count(*), sum(%[2]s)::text, bit_xor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s FROM %[5]s%[6]s OFFSET 0) s GROUP BY %[1]s",
+		aliasBucket, h, pgBucket, strings.Join(cols, ", "), ts.pgFrom, ts.pgWhere(s))
 }
 
 func (ts *tableSQL) chDigestSQL(s segment, chBucket string) string {

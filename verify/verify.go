@@ -40,6 +40,12 @@ type Options struct {
 	// that of every later level (default 32); LeafRows is the size under
 	// which a segment is compared row by row (default 1000).
 	Segments, SubSegments, LeafRows int
+	// PGConnections is how many PostgreSQL sessions share the first pass
+	// over a table with an integer key, each over a run of its segments
+	// (default 2): hashing is CPU-bound, and one PostgreSQL backend uses
+	// one core. The extra sessions are opened from the given connection's
+	// configuration.
+	PGConnections int
 	// AsOf, when set, is a source LSN: a differing key whose ClickHouse
 	// version (_version, the LSN of its last change) is later than AsOf
 	// changed after the compared point and is reported as in flight.
@@ -72,6 +78,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LeafRows <= 0 {
 		o.LeafRows = 1000
+	}
+	if o.PGConnections <= 0 {
+		o.PGConnections = 2
 	}
 	if o.Policies == (typemap.Policies{}) {
 		o.Policies = typemap.DefaultPolicies()
@@ -176,13 +185,15 @@ func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, 
 	// Month bounds and date literals are UTC. The planner expects as many
 	// segment buckets as rows and would sort them (spilling to disk) rather
 	// than hash a few hundred groups: no sorts on this session.
-	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'; SET enable_sort = off"); err != nil {
-		return nil, fmt.Errorf("verify: PostgreSQL: %w", err)
+	if err := prepareSession(ctx, pg); err != nil {
+		return nil, err
 	}
 	if err := pg.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&rep.SourceLSN); err != nil {
 		return nil, fmt.Errorf("verify: PostgreSQL: read the current LSN: %w", err)
 	}
-	v := &verifier{pg: pg, ch: ch, opts: opts}
+	v := &verifier{pg: pg, ch: ch, opts: opts, pgConns: []*pgx.Conn{pg}}
+	defer v.closeExtra()
+	v.openExtra(ctx)
 	v.sourceLSN, _ = ParseLSN(rep.SourceLSN)
 	for _, t := range tables {
 		if err := ctx.Err(); err != nil {
@@ -195,8 +206,42 @@ func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, 
 	return rep, nil
 }
 
+// prepareSession sets what every verify session needs.
+func prepareSession(ctx context.Context, pg *pgx.Conn) error {
+	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'; SET enable_sort = off"); err != nil {
+		return fmt.Errorf("verify: PostgreSQL: %w", err)
+	}
+	return nil
+}
+
+// openExtra opens the extra first-pass sessions. A server that refuses
+// them (connection limits) only makes the first pass slower.
+func (v *verifier) openExtra(ctx context.Context) {
+	for len(v.pgConns) < v.opts.PGConnections {
+		c, err := pgx.ConnectConfig(ctx, v.pg.Config())
+		if err == nil {
+			if err = prepareSession(ctx, c); err != nil {
+				c.Close(ctx)
+			}
+		}
+		if err != nil {
+			v.opts.Log.Warn("could not open another PostgreSQL session; the first pass uses fewer", "sessions", len(v.pgConns), "error", err)
+			return
+		}
+		v.pgConns = append(v.pgConns, c)
+	}
+}
+
+func (v *verifier) closeExtra() {
+	for _, c := range v.pgConns[1:] {
+		c.Close(context.Background())
+	}
+}
+
 type verifier struct {
-	pg        *pgx.Conn
+	pg *pgx.Conn
+	// pgConns are pg and the extra sessions of the first pass.
+	pgConns   []*pgx.Conn
 	ch        chconn.Conn
 	opts      Options
 	sourceLSN uint64 // pg_current_wal_lsn() at the start
@@ -260,7 +305,7 @@ func (v *verifier) compare(ctx context.Context, ts *tableSQL, r *TableResult) er
 		r.PGChecksum, r.CHChecksum = digest{}.String(), digest{}.String()
 		return err
 	}
-	pgD, chD, children, err := v.digests(ctx, ts, root, v.opts.Segments, r)
+	pgD, chD, children, err := v.digests(ctx, ts, root, v.opts.Segments, true, r)
 	if err != nil {
 		return err
 	}
@@ -380,17 +425,27 @@ func pgSum(s string) (uint64, error) {
 }
 
 // digests computes the digest of every child of s on both sides, indexed
-// like the returned children.
-func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, r *TableResult) (pgD, chD []digest, children []segment, err error) {
+// like the returned children. spread runs the PostgreSQL side over all
+// sessions (the first pass).
+func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, spread bool, r *TableResult) (pgD, chD []digest, children []segment, err error) {
 	children, pgBucket, chBucket := ts.split(s, n)
 	pgD, chD = make([]digest, len(children)), make([]digest, len(children))
 	r.Queries++
-	pgSQL, chSQL := ts.pgDigestSQL(s, pgBucket), ts.chDigestSQL(s, chBucket)
-	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sql", pgSQL, "clickhouse_sql", chSQL)
+	parts := []segment{s}
+	if spread && ts.intKey && len(v.pgConns) > 1 && len(children) > 1 {
+		// Other keys are bucketed by hash: a run of buckets is no range.
+		parts = spreadRanges(children, len(v.pgConns))
+	}
+	pgSQL := make([]string, len(parts))
+	for i, p := range parts {
+		pgSQL[i] = ts.pgDigestSQL(p, pgBucket)
+	}
+	chSQL := ts.chDigestSQL(s, chBucket)
+	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sessions", len(parts), "postgres_sql", pgSQL[0], "clickhouse_sql", chSQL)
 	start := time.Now()
 	var pgTime, chTime time.Duration
 	err = both(
-		func() error { defer func() { pgTime = time.Since(start) }(); return v.pgDigests(ctx, pgSQL, pgD) },
+		func() error { defer func() { pgTime = time.Since(start) }(); return v.pgDigestsOn(ctx, pgSQL, pgD) },
 		func() error { defer func() { chTime = time.Since(start) }(); return v.chDigests(ctx, chSQL, chD) },
 	)
 	v.opts.Log.Debug("segment digests done", "table", ts.table.Name, "segment", s.String(), "postgres", pgTime, "clickhouse", chTime)
@@ -400,8 +455,22 @@ func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, 
 	return pgD, chD, children, nil
 }
 
-func (v *verifier) pgDigests(ctx context.Context, q string, out []digest) error {
-	rows, err := v.pg.Query(ctx, q)
+// pgDigestsOn runs the queries concurrently, one per session. Their
+// buckets are disjoint, so each fills its own elements of out.
+func (v *verifier) pgDigestsOn(ctx context.Context, queries []string, out []digest) error {
+	errs := make(chan error, len(queries))
+	for i, q := range queries {
+		go func() { errs <- pgDigests(ctx, v.pgConns[i], q, out) }()
+	}
+	var all []error
+	for range queries {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+func pgDigests(ctx context.Context, pg *pgx.Conn, q string, out []digest) error {
+	rows, err := pg.Query(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -460,7 +529,7 @@ func (v *verifier) explore(ctx context.Context, ts *tableSQL, s segment, rows in
 		v.record(r, diffs)
 		return append(leaves, s), nil
 	}
-	pgD, chD, children, err := v.digests(ctx, ts, s, v.opts.SubSegments, r)
+	pgD, chD, children, err := v.digests(ctx, ts, s, v.opts.SubSegments, false, r)
 	if err != nil {
 		return leaves, err
 	}
