@@ -24,7 +24,7 @@ import (
 // Both databases truncate % toward zero, so the lanes agree bit for bit
 // with negative inputs too. Inputs below 2^31 in magnitude (int2, int4,
 // bool, enum) enter as they are: r = input. A NULL input becomes r = 2^31, which no value
-// gives: NULL never collides with 0 or ''. Positions
+// gives: NULL never collides with 0 or ”. Positions
 // weigh inputs by different powers of M, so values swapped between columns
 // change the lanes; two lanes with distinct primes tell apart any two
 // integers closer than P1*P2 (~2^62), so no plausible change of one value

@@ -70,7 +70,7 @@ type tableSQL struct {
 	table   ddl.Table
 	norms   []typemap.Norm
 	hashes  []hashInput // row hash inputs, one per column (hash.go)
-	keyCols []int // indexes of the key columns in table.Columns
+	keyCols []int       // indexes of the key columns in table.Columns
 	// intKey: the key is one integer column, so segments are key ranges
 	// that both databases answer from their primary index.
 	intKey bool
