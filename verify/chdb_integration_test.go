@@ -23,3 +23,7 @@ func TestContractChecksumChdb(t *testing.T) {
 	pg := connectPG(t)
 	contractChecksum(t, pg, chdbConn)
 }
+
+func TestSwapAndNullDetectedChdb(t *testing.T) {
+	swapAndNull(t, connectPG(t), chdbConn)
+}

@@ -53,6 +53,8 @@ type hashInput struct {
 	// small: |input| < 2^31 (int2, int4, bool, enum), so it needs no
 	// reduction before entering a lane.
 	small bool
+	// textual: the input is the MD5 of the column's normalized text.
+	textual bool
 }
 
 // newHashInput builds column c's input: its integer form, else the MD5 of
@@ -70,6 +72,7 @@ func newHashInput(c typemap.Column, pgCol, chCol string, n typemap.Norm, p chcon
 		}
 		return in
 	}
+	in.textual = true
 	in.pg, in.ch = pgMD5Int(n.PG), chMD5Int(n.CH)
 	if in.pgNull {
 		// NULL skips the MD5 (n.PG would hash the NULL tag).

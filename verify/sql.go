@@ -58,6 +58,8 @@ func pgString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") +
 const (
 	aliasBucket = "sluice_bucket_"
 	aliasHash   = "sluice_hash_"
+	aliasKey    = "sluice_key_"
+	aliasText   = "sluice_text_"
 )
 
 // chSettings keeps ClickHouse from moving the WHERE into a PREWHERE,
@@ -67,10 +69,12 @@ const chSettings = " SETTINGS optimize_move_to_prewhere = 0"
 
 // tableSQL holds the per-table expressions every query is built from.
 type tableSQL struct {
-	table   ddl.Table
-	norms   []typemap.Norm
-	hashes  []hashInput // row hash inputs, one per column (hash.go)
-	keyCols []int       // indexes of the key columns in table.Columns
+	table  ddl.Table
+	norms  []typemap.Norm
+	hashes []hashInput // row hash inputs, one per column (hash.go)
+	// textCols are the columns hashed from their text (hashInput.textual).
+	textCols []int
+	keyCols  []int // indexes of the key columns in table.Columns
 	// intKey: the key is one integer column, so segments are key ranges
 	// that both databases answer from their primary index.
 	intKey bool
@@ -99,7 +103,11 @@ func newTableSQL(t ddl.Table, chDatabase string, p chconn.Profile, pol typemap.P
 			return nil, fmt.Errorf("verify: table %s: %w", t.Name, err)
 		}
 		ts.norms = append(ts.norms, n)
-		ts.hashes = append(ts.hashes, newHashInput(c, pgIdent(c.Name), chconn.QuoteIdent(c.Name), n, p, pol))
+		in := newHashInput(c, pgIdent(c.Name), chconn.QuoteIdent(c.Name), n, p, pol)
+		if in.textual {
+			ts.textCols = append(ts.textCols, len(ts.hashes))
+		}
+		ts.hashes = append(ts.hashes, in)
 	}
 	for _, k := range t.PrimaryKey {
 		i := columnIndex(t, k)
@@ -128,11 +136,58 @@ func columnIndex(t ddl.Table, name string) int {
 
 func (ts *tableSQL) keyName() string { return ts.table.Columns[ts.keyCols[0]].Name }
 
+// orderedText reports whether the textual columns are checksummed per
+// segment, as one MD5 of their texts in key order, rather than per row:
+// PostgreSQL's md5() costs about a microsecond a call (a new OpenSSL
+// context each time) whatever the length, so one call per segment instead
+// of one per row and column is the cheaper way to hash text. It needs rows
+// in key order, which an integer key range gives from the primary index;
+// other keys hash their text per row.
+func (ts *tableSQL) orderedText() bool { return ts.intKey && len(ts.textCols) > 0 }
+
+// rowInputs are the row hash's inputs: every column, or, when the text is
+// checksummed per segment, the columns with an integer form.
+func (ts *tableSQL) rowInputs() []hashInput {
+	if !ts.orderedText() {
+		return ts.hashes
+	}
+	var out []hashInput
+	for _, in := range ts.hashes {
+		if !in.textual {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // pgRowHash is the row hash with its inputs inline (each input is
 // computed twice, once per lane: for single rows, not for scans).
-func (ts *tableSQL) pgRowHash() string { return pgRowHashOf(ts.hashes, pgInputExprs(ts.hashes)) }
+func (ts *tableSQL) pgRowHash() string {
+	ins := ts.rowInputs()
+	return pgRowHashOf(ins, pgInputExprs(ins))
+}
 
-func (ts *tableSQL) chRowHash() string { return chRowHashOf(ts.hashes) }
+func (ts *tableSQL) chRowHash() string { return chRowHashOf(ts.rowInputs()) }
+
+// Segment text: the textual columns' normalized texts joined by '|' per
+// row, rows joined by newlines in key order, hashed with MD5. Neither
+// separator occurs in a form that is not length-prefixed (norm.go), so
+// the joined text tells every value apart, NULL ('\N') from ” ('0:').
+func (ts *tableSQL) pgRowText() string {
+	parts := make([]string, len(ts.textCols))
+	for i, c := range ts.textCols {
+		parts[i] = ts.norms[c].PG
+	}
+	return pgJoin(parts)
+}
+
+func (ts *tableSQL) chRowText() string {
+	parts := make([]string, len(ts.textCols))
+	for i, c := range ts.textCols {
+		parts[i] = ts.norms[c].CH
+	}
+	return chJoin(parts)
+}
 
 func (ts *tableSQL) pgKeyText() string {
 	parts := make([]string, len(ts.keyCols))
@@ -186,19 +241,6 @@ func (ts *tableSQL) split(s segment, n int) (children []segment, pgBucket, chBuc
 	pgBucket = fmt.Sprintf("((%s - %d) / %d)", pgIdent(k), s.lo, width)
 	chBucket = fmt.Sprintf("intDiv(%s - %d, %d)", chconn.QuoteIdent(k), s.lo, width)
 	return children, pgBucket, chBucket
-}
-
-// spreadRanges groups the children of an integer key range into at most n runs
-// of consecutive children, each covered by one range, for the sessions of
-// the first pass.
-func spreadRanges(children []segment, n int) []segment {
-	per := (len(children) + n - 1) / n
-	var out []segment
-	for i := 0; i < len(children); i += per {
-		last := children[min(i+per, len(children))-1]
-		out = append(out, segment{lo: children[i].lo, hi: last.hi})
-	}
-	return out
 }
 
 // canSplit reports whether s has more than one possible key.
@@ -257,15 +299,42 @@ func (ts *tableSQL) chWhere(s segment, withDeleted bool) string {
 // into the outer query, so each is computed once though both lanes read
 // it; the aggregates then share the one row hash expression.
 func (ts *tableSQL) pgDigestSQL(s segment, pgBucket string) string {
-	cols, names := pgInputs(ts.hashes)
-	h := pgRowHashOf(ts.hashes, names)
+	ins := ts.rowInputs()
+	cols, names := pgInputs(ins)
+	h := pgRowHashOf(ins, names)
 	return fmt.Sprintf("SELECT %[1]s, count(*), sum(%[2]s)::text, bit_xor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s FROM %[5]s%[6]s OFFSET 0) s GROUP BY %[1]s",
 		aliasBucket, h, pgBucket, strings.Join(cols, ", "), ts.pgFrom, ts.pgWhere(s))
 }
 
+// pgSegmentDigestSQL is the digest of one segment, with its text checksum
+// (orderedText): an aggregate with ORDER BY cannot be hashed by group, so
+// each segment is its own query (the sessions send them as a batch).
+// ORDER BY inside the aggregate sorts rows that the index scan already
+// delivers in key order: a linear pass.
+func (ts *tableSQL) pgSegmentDigestSQL(s segment) string {
+	ins := ts.rowInputs()
+	cols, names := pgInputs(ins)
+	h := pgRowHashOf(ins, names)
+	return fmt.Sprintf("SELECT count(*), coalesce(sum(%[1]s), 0)::text, coalesce(bit_xor(%[1]s), 0), coalesce(md5(string_agg(%[2]s, E'\\n' ORDER BY %[3]s)), '') FROM (SELECT %[4]s AS %[3]s, %[5]s AS %[2]s, %[6]s FROM %[7]s%[8]s OFFSET 0) s",
+		h, aliasText, aliasKey, pgIdent(ts.keyName()), ts.pgRowText(), strings.Join(cols, ", "), ts.pgFrom, ts.pgWhere(s))
+}
+
 func (ts *tableSQL) chDigestSQL(s segment, chBucket string) string {
-	return fmt.Sprintf("SELECT %[1]s, count(), sum(%[2]s), groupBitXor(%[2]s) FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s FROM %[5]s%[6]s) GROUP BY %[1]s"+chSettings,
-		aliasBucket, aliasHash, chBucket, ts.chRowHash(), ts.chFrom, ts.chWhere(s, false))
+	text := ""
+	if ts.orderedText() {
+		// Tuples sort by key first, and keys are unique.
+		text = fmt.Sprintf(", lower(hex(MD5(arrayStringConcat(arrayMap(x -> tupleElement(x, 2), arraySort(groupArray((%s, %s)))), '\\n'))))", aliasKey, aliasText)
+	}
+	return fmt.Sprintf("SELECT %[1]s, count(), sum(%[2]s), groupBitXor(%[2]s)%[7]s FROM (SELECT %[3]s AS %[1]s, %[4]s AS %[2]s%[8]s FROM %[5]s%[6]s) GROUP BY %[1]s"+chSettings,
+		aliasBucket, aliasHash, chBucket, ts.chRowHash(), ts.chFrom, ts.chWhere(s, false), text, ts.chTextColumns())
+}
+
+// chTextColumns selects the key and the row text for the segment text.
+func (ts *tableSQL) chTextColumns() string {
+	if !ts.orderedText() {
+		return ""
+	}
+	return fmt.Sprintf(", %s AS %s, %s AS %s", chconn.QuoteIdent(ts.keyName()), aliasKey, ts.chRowText(), aliasText)
 }
 
 // Leaf reads return, per row: the key text, the key's display values, one

@@ -84,8 +84,12 @@ func TestSQLGolden(t *testing.T) {
 				if !ts.intKey {
 					child = segment{mod: 4, rem: 3}
 				}
+				pgDigests := [2]string{"postgres digests" + month, ts.pgDigestSQL(root, pgB)}
+				if ts.orderedText() {
+					pgDigests = [2]string{"postgres digest of segment " + child.String() + month, ts.pgSegmentDigestSQL(child)}
+				}
 				for _, q := range [][2]string{
-					{"postgres digests" + month, ts.pgDigestSQL(root, pgB)},
+					pgDigests,
 					{"clickhouse digests" + month, ts.chDigestSQL(root, chB)},
 					{"postgres leaf " + child.String(), ts.pgLeafSQL(child)},
 					{"clickhouse leaf " + child.String(), ts.chLeafSQL(child)},

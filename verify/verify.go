@@ -12,6 +12,8 @@ package verify
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -401,17 +403,42 @@ func both(pgStep, chStep func() error) error {
 }
 
 // digest is a count and the two order-independent aggregates of the row
-// hashes: their sum modulo 2^64 and their xor.
+// hashes: their sum modulo 2^64 and their xor; plus, for tables whose text
+// is checksummed per segment (tableSQL.orderedText), the MD5 of the
+// segment's text (xor-folded when segments are added up).
 type digest struct {
 	count    int64
 	sum, xor uint64
+	text     [md5.Size]byte
 }
 
 func (d digest) add(o digest) digest {
-	return digest{count: d.count + o.count, sum: d.sum + o.sum, xor: d.xor ^ o.xor}
+	t := d.text
+	for i := range t {
+		t[i] ^= o.text[i]
+	}
+	return digest{count: d.count + o.count, sum: d.sum + o.sum, xor: d.xor ^ o.xor, text: t}
 }
 
-func (d digest) String() string { return fmt.Sprintf("%016x%016x", d.sum, d.xor) }
+func (d digest) String() string {
+	if d.text == ([md5.Size]byte{}) {
+		return fmt.Sprintf("%016x%016x", d.sum, d.xor)
+	}
+	return fmt.Sprintf("%016x%016x%x", d.sum, d.xor, d.text)
+}
+
+// setText reads a segment text MD5 in hex ("" for none).
+func (d *digest) setText(h string) error {
+	if h == "" {
+		return nil
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != md5.Size {
+		return fmt.Errorf("segment text checksum %q is not an MD5", h)
+	}
+	copy(d.text[:], b)
+	return nil
+}
 
 var two64 = new(big.Int).Lsh(big.NewInt(1), 64)
 
@@ -431,21 +458,18 @@ func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, 
 	children, pgBucket, chBucket := ts.split(s, n)
 	pgD, chD = make([]digest, len(children)), make([]digest, len(children))
 	r.Queries++
-	parts := []segment{s}
-	if spread && ts.intKey && len(v.pgConns) > 1 && len(children) > 1 {
+	sessions := 1
+	if spread && ts.intKey && len(children) > 1 {
 		// Other keys are bucketed by hash: a run of buckets is no range.
-		parts = spreadRanges(children, len(v.pgConns))
+		sessions = len(v.pgConns)
 	}
-	pgSQL := make([]string, len(parts))
-	for i, p := range parts {
-		pgSQL[i] = ts.pgDigestSQL(p, pgBucket)
-	}
+	work := v.pgWork(ts, s, children, pgBucket, sessions)
 	chSQL := ts.chDigestSQL(s, chBucket)
-	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sessions", len(parts), "postgres_sql", pgSQL[0], "clickhouse_sql", chSQL)
+	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sessions", len(work), "postgres_sql", work[0].queries[0], "clickhouse_sql", chSQL)
 	start := time.Now()
 	var pgTime, chTime time.Duration
 	err = both(
-		func() error { defer func() { pgTime = time.Since(start) }(); return v.pgDigestsOn(ctx, pgSQL, pgD) },
+		func() error { defer func() { pgTime = time.Since(start) }(); return v.pgDigestsOn(ctx, work, pgD) },
 		func() error { defer func() { chTime = time.Since(start) }(); return v.chDigests(ctx, chSQL, chD) },
 	)
 	v.opts.Log.Debug("segment digests done", "table", ts.table.Name, "segment", s.String(), "postgres", pgTime, "clickhouse", chTime)
@@ -455,18 +479,89 @@ func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, 
 	return pgD, chD, children, nil
 }
 
-// pgDigestsOn runs the queries concurrently, one per session. Their
-// buckets are disjoint, so each fills its own elements of out.
-func (v *verifier) pgDigestsOn(ctx context.Context, queries []string, out []digest) error {
-	errs := make(chan error, len(queries))
-	for i, q := range queries {
-		go func() { errs <- pgDigests(ctx, v.pgConns[i], q, out) }()
+// pgBatch is one session's share of a digest step: either one GROUP BY
+// query over a range of children, or one query per child (orderedText),
+// first the child at index first.
+type pgBatch struct {
+	queries []string
+	grouped bool
+	first   int
+}
+
+// pgWork splits the digests of s's children into at most sessions
+// batches of consecutive children.
+func (v *verifier) pgWork(ts *tableSQL, s segment, children []segment, pgBucket string, sessions int) []pgBatch {
+	if sessions <= 1 || len(children) < 2 {
+		if !ts.orderedText() {
+			return []pgBatch{{queries: []string{ts.pgDigestSQL(s, pgBucket)}, grouped: true}}
+		}
+		sessions = 1
+	}
+	per := (len(children) + sessions - 1) / sessions
+	var out []pgBatch
+	for i := 0; i < len(children); i += per {
+		run := children[i:min(i+per, len(children))]
+		if !ts.orderedText() {
+			r := segment{lo: run[0].lo, hi: run[len(run)-1].hi}
+			out = append(out, pgBatch{queries: []string{ts.pgDigestSQL(r, pgBucket)}, grouped: true})
+			continue
+		}
+		b := pgBatch{first: i}
+		for _, c := range run {
+			b.queries = append(b.queries, ts.pgSegmentDigestSQL(c))
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// pgDigestsOn runs the batches concurrently, one per session. Their
+// children are disjoint, so each fills its own elements of out.
+func (v *verifier) pgDigestsOn(ctx context.Context, work []pgBatch, out []digest) error {
+	errs := make(chan error, len(work))
+	for i, b := range work {
+		go func() {
+			if b.grouped {
+				errs <- pgDigests(ctx, v.pgConns[i], b.queries[0], out)
+				return
+			}
+			errs <- pgSegmentDigests(ctx, v.pgConns[i], b.queries, out[b.first:b.first+len(b.queries)])
+		}()
 	}
 	var all []error
-	for range queries {
+	for range work {
 		all = append(all, <-errs)
 	}
 	return errors.Join(all...)
+}
+
+// pgSegmentDigests sends one query per segment as a single batch (one
+// round trip) and reads their digests into out, in order.
+func pgSegmentDigests(ctx context.Context, pg *pgx.Conn, queries []string, out []digest) error {
+	batch := &pgx.Batch{}
+	for _, q := range queries {
+		batch.Queue(q)
+	}
+	br := pg.SendBatch(ctx, batch)
+	for i := range queries {
+		var count, xor int64
+		var sum, text string
+		if err := br.QueryRow().Scan(&count, &sum, &xor, &text); err != nil {
+			br.Close()
+			return err
+		}
+		s, err := pgSum(sum)
+		if err != nil {
+			br.Close()
+			return err
+		}
+		out[i] = digest{count: count, sum: s, xor: uint64(xor)}
+		if err := out[i].setText(text); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
 }
 
 func pgDigests(ctx context.Context, pg *pgx.Conn, q string, out []digest) error {
@@ -499,7 +594,7 @@ func (v *verifier) chDigests(ctx context.Context, q string, out []digest) error 
 		return err
 	}
 	for _, row := range rows {
-		if len(row) != 4 {
+		if len(row) != 4 && len(row) != 5 {
 			return fmt.Errorf("digest row has %d columns", len(row))
 		}
 		bucket, err1 := strconv.ParseInt(row[0], 10, 64)
@@ -513,6 +608,11 @@ func (v *verifier) chDigests(ctx context.Context, q string, out []digest) error 
 			return fmt.Errorf("bucket %d outside 0..%d", bucket, len(out)-1)
 		}
 		out[bucket] = digest{count: count, sum: sum, xor: xor}
+		if len(row) == 5 {
+			if err := out[bucket].setText(row[4]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
