@@ -28,7 +28,7 @@ INSERT INTO swapk SELECT 'k' || id, n, t FROM swap;
 // swapAndNull plants the differences a linear or text-joining checksum
 // misses: one column's values swapped between two rows of the same
 // segment (the segment's count and the multiset of each column's values
-// stay the same), NULL turned into '' and '' into NULL. Two segments, so
+// stay the same), NULL turned into ” and ” into NULL. Two segments, so
 // the first pass must see them: the leaf compare only runs on segments
 // whose digests differ.
 func swapAndNull(t *testing.T, pg *pgx.Conn, ch chconn.Conn) {
