@@ -13,7 +13,9 @@ import (
 //   - columns with an integer normal form (typemap.IntExprs) are that
 //     integer: no text rendering, which is what PostgreSQL pays most for;
 //   - the others are the first 8 bytes, big-endian, of the MD5 of their
-//     normalized text (typemap.NormExprs), hashed per column.
+//     normalized text (typemap.NormExprs), hashed per column; for integer
+//     keys they leave the row hash and are checksummed per segment
+//     instead (tableSQL.orderedText).
 //
 // The inputs feed two lanes, each a Horner polynomial modulo a prime below
 // 2^31 with its own multiplier, so every intermediate stays below 2^62 and
@@ -23,12 +25,12 @@ import (
 //
 // Both databases truncate % toward zero, so the lanes agree bit for bit
 // with negative inputs too. Inputs below 2^31 in magnitude (int2, int4,
-// bool, enum) enter as they are: r = input. A NULL input becomes r = 2^31, which no value
-// gives: NULL never collides with 0 or ”. Positions
-// weigh inputs by different powers of M, so values swapped between columns
-// change the lanes; two lanes with distinct primes tell apart any two
-// integers closer than P1*P2 (~2^62), so no plausible change of one value
-// is lost. The row hash multiplies the lanes:
+// bool, enum) enter as they are: r = input. A NULL input becomes r = 2^31,
+// which no value gives, so NULL never collides with 0 or the empty
+// string. Positions weigh inputs by different powers of M, so values
+// swapped between columns change the lanes; two lanes with distinct primes
+// tell apart any two integers closer than P1*P2 (~2^62), so no plausible
+// change of one value is lost. The row hash multiplies the lanes:
 //
 //	hash = ((lane1 + P1) % P1) * ((lane2 + P2) % P2 + 1)     (0 <= hash < 2^62)
 //

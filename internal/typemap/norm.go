@@ -11,7 +11,10 @@ import (
 // ClickHouse expression that give the same bytes for equal data, whatever
 // the ClickHouse version stores (Decimal text differs between 18.16 and
 // 26.x, timestamps are Int64 on legacy servers and DateTime64 on modern
-// ones). The forms:
+// ones). verify hashes columns that have an integer form (hash.go) as that
+// integer and the others as this text (one MD5 per value, or, for integer
+// keys, one MD5 per segment over the texts in key order); its row-by-row
+// compare hashes this text for every column. The forms:
 //
 //	NULL               \N (never produced by a value, see below)
 //	integers           decimal text
