@@ -30,6 +30,8 @@ type snapshotOptions struct {
 	workers      int
 	chunkRows    int
 	batchRows    int
+	streamRows   int
+	insertRows   int
 	waitTimeout  time.Duration
 	partitions   cli.StringSlice
 	policy       policyOptions
@@ -50,7 +52,9 @@ func (o *snapshotOptions) flags() []cli.Flag {
 		&cli.BoolFlag{Name: "truncate", Usage: "empty each ClickHouse table before the snapshot (readers see an empty, then growing table until the run ends)", Destination: &o.truncate},
 		&cli.IntFlag{Name: "workers", Value: d.Workers, EnvVars: []string{"SLUICE_SNAPSHOT_WORKERS"}, Usage: "parallel PostgreSQL readers (each one connection)", Destination: &o.workers},
 		&cli.IntFlag{Name: "chunk-rows", Value: d.ChunkRows, Usage: "target rows per chunk (key or ctid range read by one query)", Destination: &o.chunkRows},
-		&cli.IntFlag{Name: "batch-rows", Value: d.BatchRows, Usage: "rows per ClickHouse insert block", Destination: &o.batchRows},
+		&cli.IntFlag{Name: "batch-rows", Value: d.BatchRows, Usage: "rows per ClickHouse insert block (chDB; the upper bound of --stream-rows)", Destination: &o.batchRows},
+		&cli.IntFlag{Name: "stream-rows", Value: d.StreamRows, Usage: "native protocol: rows per block sent into a streamed INSERT (0: --batch-rows)", Destination: &o.streamRows},
+		&cli.IntFlag{Name: "insert-rows", Value: d.InsertRows, Usage: "native protocol: rows per streamed INSERT (0: one per worker and table); the server squashes its blocks into parts", Destination: &o.insertRows},
 		&cli.DurationFlag{Name: "wait-timeout", Value: d.WaitTimeout, EnvVars: []string{"SLUICE_SNAPSHOT_WAIT_TIMEOUT"}, Usage: "how long to wait for transactions running at the snapshot LSN to end", Destination: &o.waitTimeout},
 		&cli.StringSliceFlag{Name: "partition", Usage: "TABLE=COLUMN monthly partition column of tables created here (as in 'sluice ddl')", Destination: &o.partitions},
 		&cli.StringFlag{Name: "output", Value: "text", EnvVars: []string{"SLUICE_OUTPUT"}, Usage: "run report on stdout: text or json", Destination: &o.output},
@@ -86,8 +90,8 @@ func (o *snapshotOptions) libOptions(g *globalOptions, database string) (snapsho
 	if o.where != "" && o.truncate {
 		return opts, exitcode.UsageError(errors.New("--where and --truncate together would leave only the selected rows; choose one"))
 	}
-	if o.workers < 1 || o.batchRows < 1 || o.chunkRows < 0 {
-		return opts, exitcode.UsageError(errors.New("--workers and --batch-rows must be at least 1, --chunk-rows at least 0"))
+	if o.workers < 1 || o.batchRows < 1 || o.chunkRows < 0 || o.streamRows < 0 || o.insertRows < 0 {
+		return opts, exitcode.UsageError(errors.New("--workers and --batch-rows must be at least 1, --chunk-rows, --stream-rows and --insert-rows at least 0"))
 	}
 	if o.output != "text" && o.output != "json" {
 		return opts, exitcode.UsageError(fmt.Errorf("--output %q: want text or json", o.output))
@@ -108,7 +112,7 @@ func (o *snapshotOptions) libOptions(g *globalOptions, database string) (snapsho
 			}
 		}
 	}
-	opts.Workers, opts.ChunkRows, opts.BatchRows = o.workers, o.chunkRows, o.batchRows
+	opts.Workers, opts.ChunkRows, opts.BatchRows, opts.StreamRows, opts.InsertRows = o.workers, o.chunkRows, o.batchRows, o.streamRows, o.insertRows
 	opts.WaitTimeout = o.waitTimeout
 	opts.Log = g.log
 	opts.Progress = &snapshot.Progress{}

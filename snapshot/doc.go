@@ -61,13 +61,18 @@
 // buffers (typemap.BinaryColumn: decimals up to 18 digits as scaled
 // integers, no big.Int), the others through pgx into the same typemap
 // builders replicate uses. A worker's block collects one table's rows
-// across chunks until it holds Options.BatchRows rows; its inserter
-// goroutine writes it while the worker reads the next block. ClickHouse
-// makes one part per partition per insert, so large blocks mean few large
-// parts (a 200k-row block of a table spread over 19 monthly partitions
-// made 19 parts of ~10k rows). At most max(2, workers) blocks exist at a
-// time, which bounds memory; a chunk is counted done once its last block
-// is written.
+// across chunks; its inserter goroutine writes it while the worker reads
+// the next block. ClickHouse makes one part per partition per squashed
+// insert block, so few large parts need long inserts: on a connection
+// that streams (chconn.Streamer, the native protocol) each worker keeps
+// one INSERT per table open for Options.InsertRows rows (1M) and sends
+// its blocks of Options.StreamRows rows (64k) into it; the server squashes
+// them into parts of up to min_insert_block_size_rows, while the client
+// holds only a few small blocks. (A 200k-row insert of a table spread over
+// 19 monthly partitions made 19 parts of ~10k rows.) Elsewhere (chDB)
+// every block of Options.BatchRows rows is an insert of its own. At most
+// max(2, workers) blocks exist at a time, which bounds memory; a chunk is
+// counted done once the insert holding its last rows has ended.
 //
 // # Clean reloads and interrupted runs
 //

@@ -186,7 +186,8 @@ func TestRerunAfterInterrupt(t *testing.T) {
 	schema := newSchema(t, pg)
 	makeTable(t, pg, schema, "keyed", 200000, true)
 	o := options(schema, testLog(t))
-	o.ChunkRows, o.BatchRows, o.Workers = 10000, 2000, 2
+	// Inserts of 4000 rows: the cancelled run has committed some.
+	o.ChunkRows, o.BatchRows, o.InsertRows, o.Workers = 10000, 2000, 4000, 2
 	o.Progress = &Progress{}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {

@@ -29,9 +29,16 @@ type Options struct {
 	// Workers is the number of parallel PostgreSQL readers.
 	Workers int
 	// ChunkRows is the target number of rows per chunk (one query);
-	// BatchRows the rows per ClickHouse insert block.
-	ChunkRows int
-	BatchRows int
+	// BatchRows the rows per ClickHouse insert block. When the connection
+	// streams inserts (chconn.Streamer: the native protocol), a worker
+	// instead sends a table's rows as INSERTs of InsertRows rows (0: one
+	// per worker and table) in blocks of min(StreamRows, BatchRows) rows
+	// (StreamRows 0: BatchRows), and the server squashes the blocks into
+	// parts of up to its min_insert_block_size_rows (1,048,576 by default).
+	ChunkRows  int
+	BatchRows  int
+	StreamRows int
+	InsertRows int
 	// WaitTimeout bounds the wait for transactions running at the snapshot
 	// LSN; WaitPoll is how often it checks (default 100ms).
 	WaitTimeout time.Duration
@@ -54,6 +61,8 @@ func DefaultOptions() Options {
 		Workers:     2,
 		ChunkRows:   250_000,
 		BatchRows:   500_000,
+		StreamRows:  65_536,
+		InsertRows:  1 << 20,
 		WaitTimeout: 5 * time.Minute,
 		WaitPoll:    100 * time.Millisecond,
 		DDL:         ddl.DefaultOptions(),
@@ -68,6 +77,10 @@ func (o *Options) validate() error {
 		return fmt.Errorf("snapshot: workers %d: want at least 1", o.Workers)
 	case o.BatchRows < 1:
 		return fmt.Errorf("snapshot: batch rows %d: want at least 1", o.BatchRows)
+	case o.StreamRows < 0:
+		return fmt.Errorf("snapshot: stream rows %d: want 0 (batch rows) or more", o.StreamRows)
+	case o.InsertRows < 0:
+		return fmt.Errorf("snapshot: insert rows %d: want 0 (unbounded) or more", o.InsertRows)
 	case o.ChunkRows < 0:
 		return fmt.Errorf("snapshot: chunk rows %d: want 0 (one chunk per table) or more", o.ChunkRows)
 	}

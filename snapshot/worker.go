@@ -139,7 +139,7 @@ func (w *worker) copyChunk(ctx context.Context, tx pgx.Tx, c Chunk, b *block, in
 			}
 		}
 		n++
-		if b.len() >= w.opts.BatchRows {
+		if b.len() >= w.blockRows() {
 			if err := ins.submit(ctx, b); err != nil {
 				return nil, err
 			}
@@ -170,15 +170,20 @@ type inserter struct {
 	done   chan struct{}
 	err    error
 	cancel context.CancelCauseFunc
+	// st is the open insert stream (of stJob's table, stRows rows so
+	// far); pending are the chunks whose rows are all in it.
+	st      chconn.InsertStream
+	stJob   *tableJob
+	stRows  int
+	pending []Chunk
 }
 
 func (in *inserter) loop(ctx context.Context) {
 	defer close(in.done)
 	for b := range in.todo {
 		if in.err == nil {
-			if err := in.w.flush(ctx, b); err != nil {
-				in.err = err
-				in.cancel(err)
+			if err := in.write(ctx, b); err != nil {
+				in.fail(err)
 			}
 		}
 		b.reset()
@@ -188,6 +193,83 @@ func (in *inserter) loop(ctx context.Context) {
 		}
 		<-in.w.tokens
 	}
+	if in.err == nil && ctx.Err() == nil { // else the run failed: abort
+		if err := in.endStream(); err != nil {
+			in.fail(err)
+		}
+	}
+	if in.st != nil {
+		in.st.Abort()
+		in.st = nil
+	}
+}
+
+func (in *inserter) fail(err error) {
+	in.err = err
+	in.cancel(err)
+}
+
+// write sends a block: into the worker's open insert stream when the
+// connection streams (one INSERT per worker and table), else as an insert
+// of its own.
+func (in *inserter) write(ctx context.Context, b *block) error {
+	s, ok := in.w.ch.(chconn.Streamer)
+	if !ok {
+		return in.w.flush(ctx, b)
+	}
+	if in.st != nil && in.stJob != b.job {
+		if err := in.endStream(); err != nil {
+			return err
+		}
+	}
+	table := b.job.Table.Name
+	if rows := b.len(); rows > 0 {
+		if in.st == nil {
+			st, err := s.InsertStream(ctx, chconn.QuoteIdent(table), b.names)
+			if err != nil {
+				return fmt.Errorf("snapshot: table %s: %w", table, err)
+			}
+			in.st, in.stJob, in.stRows = st, b.job, 0
+		}
+		adjusted := b.prepare()
+		start := time.Now()
+		if err := in.st.Write(ctx, b.data); err != nil {
+			return fmt.Errorf("snapshot: table %s: write %d rows: %w", table, rows, err)
+		}
+		in.stRows += rows
+		in.w.opts.Log.Debug("block sent", "table", table, "rows", rows, "seconds", time.Since(start).Seconds())
+		in.w.warnAdjusted(table, adjusted)
+		in.w.opts.Progress.addRows(table, int64(rows), int64(adjusted))
+	}
+	in.pending = append(in.pending, b.done...)
+	if in.st == nil || (in.w.opts.InsertRows > 0 && in.stRows >= in.w.opts.InsertRows) {
+		return in.endStream()
+	}
+	return nil
+}
+
+// endStream ends the open insert; its chunks are done once the server
+// has finished it.
+func (in *inserter) endStream() error {
+	if in.st != nil {
+		table := in.stJob.Table.Name
+		start := time.Now()
+		err := in.st.Close()
+		in.st = nil
+		if err != nil {
+			return fmt.Errorf("snapshot: table %s: end insert of %d rows: %w", table, in.stRows, err)
+		}
+		in.w.opts.Log.Debug("insert ended", "table", table, "rows", in.stRows, "seconds", time.Since(start).Seconds())
+	}
+	in.chunksDone()
+	return nil
+}
+
+func (in *inserter) chunksDone() {
+	for _, c := range in.pending {
+		in.w.opts.Progress.chunkDone(c.Table.Table.Name)
+	}
+	in.pending = in.pending[:0]
 }
 
 // submit hands a block to the inserter.
@@ -331,7 +413,7 @@ func (w *worker) newBlock(job *tableJob, fds []pgconn.FieldDescription, tm *pgty
 		b.cols = append(b.cols, c)
 		b.data = append(b.data, c)
 	}
-	metaNames, meta := w.meta.columns(p, w.pt, job, w.opts.BatchRows)
+	metaNames, meta := w.meta.columns(p, w.pt, job, w.blockRows())
 	b.names = append(b.names, metaNames...)
 	b.meta = meta
 	for _, m := range meta {
@@ -340,25 +422,45 @@ func (w *worker) newBlock(job *tableJob, fds []pgconn.FieldDescription, tm *pgty
 	return b, nil
 }
 
+// prepare sizes the metadata columns to the block and returns how many
+// values the range policy changed.
+func (b *block) prepare() (adjusted int) {
+	for _, col := range b.cols {
+		adjusted += col.adjusted()
+	}
+	for _, m := range b.meta {
+		m.setLen(b.len())
+	}
+	return adjusted
+}
+
+func (w *worker) warnAdjusted(table string, adjusted int) {
+	if adjusted > 0 {
+		w.opts.Log.Warn("values changed by the out-of-range policy", "table", table, "values", adjusted, "policy", w.opts.DDL.Policies.OutOfRange)
+	}
+}
+
+// blockRows is the size of a worker's blocks: small when they are
+// written into a long insert stream (the server squashes them into large
+// parts), BatchRows when each block is an insert of its own.
+func (w *worker) blockRows() int {
+	if _, ok := w.ch.(chconn.Streamer); ok && w.opts.StreamRows > 0 {
+		return min(w.opts.StreamRows, w.opts.BatchRows)
+	}
+	return w.opts.BatchRows
+}
+
 // flush inserts the block's rows, then counts them and its chunks as done.
 func (w *worker) flush(ctx context.Context, b *block) error {
 	table := b.job.Table.Name
 	if rows := b.len(); rows > 0 {
-		adjusted := 0
-		for _, col := range b.cols {
-			adjusted += col.adjusted()
-		}
-		for _, m := range b.meta {
-			m.setLen(rows)
-		}
+		adjusted := b.prepare()
 		start := time.Now()
 		if err := w.ch.Insert(ctx, chconn.QuoteIdent(table), b.names, b.data); err != nil {
 			return fmt.Errorf("snapshot: table %s: insert %d rows: %w", table, rows, err)
 		}
 		w.opts.Log.Debug("block inserted", "table", table, "rows", rows, "seconds", time.Since(start).Seconds())
-		if adjusted > 0 {
-			w.opts.Log.Warn("values changed by the out-of-range policy", "table", table, "values", adjusted, "policy", w.opts.DDL.Policies.OutOfRange)
-		}
+		w.warnAdjusted(table, adjusted)
 		w.opts.Progress.addRows(table, int64(rows), int64(adjusted))
 	}
 	for range b.done {

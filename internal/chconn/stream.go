@@ -1,0 +1,28 @@
+package chconn
+
+import "context"
+
+// Streamer is implemented by a Conn that can send one INSERT as a stream
+// of data blocks (checked by type assertion; chDB does not). A long insert
+// lets the server squash the blocks into parts of its own
+// min_insert_block_size_rows (about 1M rows) while the client holds one
+// small block at a time: large parts with bounded client memory.
+type Streamer interface {
+	// InsertStream starts INSERT INTO table (columns) on a connection it
+	// holds until Close or Abort.
+	InsertStream(ctx context.Context, table string, columns []string) (InsertStream, error)
+}
+
+// InsertStream is one open INSERT. Its methods are not safe for
+// concurrent use.
+type InsertStream interface {
+	// Write sends the rows of data as data blocks of the insert; data may
+	// be reused once Write returns. Rows are committed as the server's
+	// squashed blocks fill up and at Close, not per Write.
+	Write(ctx context.Context, data []Column) error
+	// Close ends the insert and waits for the server to finish it.
+	Close() error
+	// Abort ends the insert without finishing it (parts the server already
+	// wrote stay) and closes its connection.
+	Abort()
+}
