@@ -243,6 +243,31 @@ func (ts *tableSQL) split(s segment, n int) (children []segment, pgBucket, chBuc
 	return children, pgBucket, chBucket
 }
 
+// chTextKeys bounds the key range of one ClickHouse digest query when the
+// text is checksummed per segment: ClickHouse holds every text of the
+// query in memory (groupArray) until the buckets are sorted, so a table's
+// first pass is read in runs of segments of at most this many keys (keys
+// are unique, so at most this many rows: ~50-100 MB of short texts).
+const chTextKeys = 2_000_000
+
+// chRuns splits s into the ranges ClickHouse digests one query each:
+// s itself, or, for the per-segment text, runs of consecutive children
+// covering at most chTextKeys keys (a single child may cover more).
+func (ts *tableSQL) chRuns(s segment, children []segment) []segment {
+	if !ts.orderedText() || s.hi-s.lo <= chTextKeys {
+		return []segment{s}
+	}
+	var out []segment
+	for _, c := range children {
+		if n := len(out); n > 0 && c.hi-out[n-1].lo <= chTextKeys {
+			out[n-1].hi = c.hi
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // canSplit reports whether s has more than one possible key.
 func (ts *tableSQL) canSplit(s segment) bool {
 	if ts.intKey {

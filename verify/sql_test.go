@@ -214,3 +214,33 @@ func TestStatus(t *testing.T) {
 		t.Errorf("no tables: %s", v)
 	}
 }
+
+func TestCHRuns(t *testing.T) {
+	ts, err := newTableSQL(sampleTables()[0], "db", chconn.Legacy(), typemap.DefaultPolicies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ts.orderedText() {
+		t.Fatal("orders (integer key, text columns) should checksum text per segment")
+	}
+	root := segment{lo: 1, hi: 10_000_001}
+	children, _, _ := ts.split(root, 256)
+	runs := ts.chRuns(root, children)
+	if len(runs) < 5 || len(runs) > 8 {
+		t.Errorf("%d runs for 10M keys", len(runs))
+	}
+	next := root.lo
+	for _, r := range runs {
+		if r.lo != next || r.hi-r.lo > chTextKeys {
+			t.Fatalf("run %s after %d (max %d keys)", r, next, chTextKeys)
+		}
+		next = r.hi
+	}
+	if next != root.hi {
+		t.Errorf("runs end at %d, want %d", next, root.hi)
+	}
+	small := segment{lo: 1, hi: 1001}
+	if runs := ts.chRuns(small, nil); len(runs) != 1 || runs[0] != small {
+		t.Errorf("a small segment is split: %v", runs)
+	}
+}

@@ -464,8 +464,11 @@ func (v *verifier) digests(ctx context.Context, ts *tableSQL, s segment, n int, 
 		sessions = len(v.pgConns)
 	}
 	work := v.pgWork(ts, s, children, pgBucket, sessions)
-	chSQL := ts.chDigestSQL(s, chBucket)
-	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sessions", len(work), "postgres_sql", work[0].queries[0], "clickhouse_sql", chSQL)
+	var chSQL []string
+	for _, r := range ts.chRuns(s, children) {
+		chSQL = append(chSQL, ts.chDigestSQL(r, chBucket))
+	}
+	v.opts.Log.Debug("segment digests", "table", ts.table.Name, "segment", s.String(), "postgres_sessions", len(work), "clickhouse_queries", len(chSQL), "postgres_sql", work[0].queries[0], "clickhouse_sql", chSQL[0])
 	start := time.Now()
 	var pgTime, chTime time.Duration
 	err = both(
@@ -588,7 +591,18 @@ func pgDigests(ctx context.Context, pg *pgx.Conn, q string, out []digest) error 
 	return rows.Err()
 }
 
-func (v *verifier) chDigests(ctx context.Context, q string, out []digest) error {
+// chDigests runs the queries one after the other; their buckets are
+// disjoint.
+func (v *verifier) chDigests(ctx context.Context, queries []string, out []digest) error {
+	for _, q := range queries {
+		if err := v.chDigestsOf(ctx, q, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *verifier) chDigestsOf(ctx context.Context, q string, out []digest) error {
 	rows, err := v.ch.Query(ctx, q)
 	if err != nil {
 		return err
