@@ -83,6 +83,9 @@ func IntExprs(c Column, pgExpr, chExpr string, p chconn.Profile, pol Policies) (
 		if p.DateTime64 {
 			chTS = "toUnixTimestamp64Micro(" + ch + ")"
 		}
+		if pol.OutOfRange == RangeError {
+			return IntForm{PG: pgEpochMicrosInt(c, v), CH: chTS}, true
+		}
 		return IntForm{PG: pgRangeInt(c, v, pgEpochMicros(c, v), p, pol), CH: chTS}, true
 	}
 	return IntForm{}, false
@@ -122,6 +125,17 @@ func enumInt(c Column, pgExpr, chExpr string) IntForm {
 
 // pgLiteral quotes a PostgreSQL string literal (standard_conforming_strings).
 func pgLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// pgEpochMicrosInt is pgRangeInt(pgEpochMicros) under the error policy
+// with the common case first: a timestamp inside the float-exact range
+// costs two comparisons and date_part (the float8 to bigint cast rounds
+// to the nearest integer, as round() would: the float error is far below
+// half a microsecond there), not isfinite() as well.
+func pgEpochMicrosInt(c Column, v string) string {
+	lo, hi := epochFastRange(c)
+	return fmt.Sprintf("(CASE WHEN %[1]s > %[2]s AND %[1]s < %[3]s THEN (date_part('epoch', %[1]s) * 1000000)::bigint WHEN isfinite(%[1]s) THEN (extract(epoch from %[1]s) * 1000000)::bigint WHEN %[1]s = 'infinity' THEN %[4]s WHEN %[1]s = '-infinity' THEN %[5]s END)",
+		v, lo, hi, infPos, infNeg)
+}
 
 // pgRangeInt is pgRange's integer form: clamped, NULL, or, under the error
 // policy, ±infinity as the markers infPos/infNeg.

@@ -131,11 +131,17 @@ func pgValue(c Column, v string, p chconn.Profile, pol Policies) string {
 // date_part is exact after rounding while |µs| < 2^51, so it serves
 // 1906-08-16 .. 2033-05-18 (±2e9 s) and extract the rest.
 func pgEpochMicros(c Column, v string) string {
-	lo, hi := "'1906-08-16 20:26:40'", "'2033-05-18 03:33:20'"
-	if c.Kind() == KindTimestampTZ {
-		lo, hi = "'1906-08-16 20:26:40+00'", "'2033-05-18 03:33:20+00'"
-	}
+	lo, hi := epochFastRange(c)
 	return fmt.Sprintf("(CASE WHEN %[1]s > %[2]s AND %[1]s < %[3]s THEN round(date_part('epoch', %[1]s) * 1000000)::bigint ELSE (extract(epoch from %[1]s) * 1000000)::bigint END)", v, lo, hi)
+}
+
+// epochFastRange is the range (exclusive) where date_part('epoch') times
+// 10^6 is exact after rounding: |µs| < 2^51.
+func epochFastRange(c Column) (lo, hi string) {
+	if c.Kind() == KindTimestampTZ {
+		return "'1906-08-16 20:26:40+00'", "'2033-05-18 03:33:20+00'"
+	}
+	return "'1906-08-16 20:26:40'", "'2033-05-18 03:33:20'"
 }
 
 // scaledInt reports whether a decimal column's values are compared as
