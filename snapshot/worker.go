@@ -400,18 +400,22 @@ func (w *worker) newBlock(job *tableJob, fds []pgconn.FieldDescription, tm *pgty
 		fd := fds[i]
 		b.shape = append(b.shape, fieldShape{fd.DataTypeOID, fd.Format})
 		var c column
+		var data chconn.Column
 		if fast, ok := typemap.NewBinaryColumn(col, fd.DataTypeOID, p, w.opts.DDL.Policies); ok && fd.Format == pgx.BinaryFormatCode {
-			c = binaryColumn{fast}
+			// The insert gets the typemap column itself, with its optional
+			// interfaces (chconn.ScaledDecimalColumn).
+			c, data = binaryColumn{fast}, fast
 		} else {
 			bld, err := typemap.NewBuilder(col, p, w.opts.DDL.Policies)
 			if err != nil {
 				return nil, fmt.Errorf("snapshot: table %s: %w", t.Name, err)
 			}
 			c = &pgxColumn{Builder: bld, tm: tm, oid: fd.DataTypeOID, format: fd.Format}
+			data = c
 		}
 		b.names = append(b.names, col.Name)
 		b.cols = append(b.cols, c)
-		b.data = append(b.data, c)
+		b.data = append(b.data, data)
 	}
 	metaNames, meta := w.meta.columns(p, w.pt, job, w.blockRows())
 	b.names = append(b.names, metaNames...)

@@ -26,3 +26,13 @@ type InsertStream interface {
 	// wrote stay) and closes its connection.
 	Abort()
 }
+
+// ScaledDecimalColumn is implemented by a Column of Decimal(p ≤ 18, s)
+// values held as integers scaled by 10^s, so that a stream can send them
+// as they are on the wire instead of converting every value through
+// decimal.Decimal (three big.Int allocations per value in clickhouse-go).
+type ScaledDecimalColumn interface {
+	// ScaledInts returns the values scaled by 10^scale and, for a nullable
+	// column, the NULL marks (nil when the column is not nullable).
+	ScaledInts() (vals []int64, scale int, nulls []bool)
+}

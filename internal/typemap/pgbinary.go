@@ -432,6 +432,15 @@ func (b *binDecimal) Values() any {
 	return out
 }
 
+// ScaledInts gives the values as integers scaled by 10^scale, for a
+// stream that sends them as they are (chconn.ScaledDecimalColumn).
+func (b *binDecimal) ScaledInts() ([]int64, int, []bool) {
+	if !b.col.Nullable {
+		return b.vals, b.scale, nil
+	}
+	return b.vals, b.scale, b.nulls
+}
+
 func (b *binDecimal) Literal(i int) string {
 	if b.col.Nullable && b.nulls[i] {
 		return "NULL"

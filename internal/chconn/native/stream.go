@@ -1,10 +1,14 @@
 package native
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"reflect"
 
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
@@ -33,14 +37,70 @@ func (c *Conn) InsertStream(ctx context.Context, table string, columns []string)
 	if err != nil {
 		return nil, fmt.Errorf("chconn: insert stream into %s: prepare: %w", table, err)
 	}
-	return &stream{table: table, columns: columns, batch: batch, values: make([]reflect.Value, len(columns))}, nil
+	return &stream{
+		table: table, columns: columns, batch: batch, cols: batch.Columns(),
+		values: make([]reflect.Value, len(columns)), scaled: make([]scaledDecimal, len(columns)),
+	}, nil
 }
 
 type stream struct {
 	table   string
 	columns []string
 	batch   driver.Batch
-	values  []reflect.Value
+	// cols are the batch's columns (the same objects across flushes).
+	cols   []column.Interface
+	values []reflect.Value
+	// scaled are the data columns sent as raw Decimal32/64 wire values.
+	scaled []scaledDecimal
+	wire   []byte
+}
+
+// scaledDecimal is a non-nullable decimal column whose scaled integers
+// are written in the wire format and decoded into the batch column,
+// bypassing clickhouse-go's per-value decimal.Decimal conversion.
+type scaledDecimal struct {
+	vals  []int64
+	width int // bytes per value: 4 (Decimal32) or 8 (Decimal64); 0 = not used
+}
+
+// rawDecimal returns the wire shortcut for data column d going into col,
+// when both agree on the scale and the column is a plain Decimal(p ≤ 18).
+func rawDecimal(d chconn.Column, col column.Interface) scaledDecimal {
+	sd, ok := d.(chconn.ScaledDecimalColumn)
+	dc, isDec := col.(*column.Decimal)
+	if !ok || !isDec {
+		return scaledDecimal{}
+	}
+	vals, scale, nulls := sd.ScaledInts()
+	if nulls != nil || int64(scale) != dc.Scale() {
+		return scaledDecimal{}
+	}
+	switch p := dc.Precision(); {
+	case p <= 9:
+		return scaledDecimal{vals: vals, width: 4}
+	case p <= 18:
+		return scaledDecimal{vals: vals, width: 8}
+	}
+	return scaledDecimal{}
+}
+
+// appendRaw decodes rows [lo, hi) of a scaled column from its wire form
+// into col, which must be empty (as it is after every flush): ch-go's
+// fixed-width decoder fills the whole column.
+func (s *stream) appendRaw(col column.Interface, sd scaledDecimal, lo, hi int) error {
+	n := (hi - lo) * sd.width
+	if cap(s.wire) < n {
+		s.wire = make([]byte, n)
+	}
+	w := s.wire[:n]
+	for i, v := range sd.vals[lo:hi] {
+		if sd.width == 4 {
+			binary.LittleEndian.PutUint32(w[4*i:], uint32(int32(v)))
+		} else {
+			binary.LittleEndian.PutUint64(w[8*i:], uint64(v))
+		}
+	}
+	return col.Decode(proto.NewReader(bytes.NewReader(w)), hi-lo)
 }
 
 func (s *stream) Write(ctx context.Context, data []chconn.Column) error {
@@ -52,7 +112,9 @@ func (s *stream) Write(ctx context.Context, data []chconn.Column) error {
 		if d.Len() != rows {
 			return fmt.Errorf("chconn: insert stream into %s: column %s has %d rows, want %d", s.table, s.columns[i], d.Len(), rows)
 		}
-		s.values[i] = reflect.ValueOf(d.Values())
+		if s.scaled[i] = rawDecimal(d, s.cols[i]); s.scaled[i].width == 0 {
+			s.values[i] = reflect.ValueOf(d.Values())
+		}
 	}
 	for lo := 0; lo < rows; lo += streamBlockRows {
 		if err := ctx.Err(); err != nil {
@@ -60,7 +122,13 @@ func (s *stream) Write(ctx context.Context, data []chconn.Column) error {
 		}
 		hi := min(lo+streamBlockRows, rows)
 		for i, v := range s.values {
-			if err := s.batch.Column(i).Append(rowRange(v, lo, hi)); err != nil {
+			var err error
+			if sd := s.scaled[i]; sd.width != 0 {
+				err = s.appendRaw(s.cols[i], sd, lo, hi)
+			} else {
+				err = s.batch.Column(i).Append(rowRange(v, lo, hi))
+			}
+			if err != nil {
 				return fmt.Errorf("chconn: insert stream into %s: column %s: %w", s.table, s.columns[i], err)
 			}
 		}
@@ -69,6 +137,7 @@ func (s *stream) Write(ctx context.Context, data []chconn.Column) error {
 		}
 	}
 	clear(s.values) // the caller reuses its buffers
+	clear(s.scaled)
 	return nil
 }
 
