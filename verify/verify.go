@@ -208,9 +208,12 @@ func Run(ctx context.Context, pg *pgx.Conn, ch chconn.Conn, tables []ddl.Table, 
 	return rep, nil
 }
 
-// prepareSession sets what every verify session needs.
+// prepareSession sets what every verify session needs: UTC, no sorts
+// (see Run), and no parallel plans, which could feed an aggregate its
+// input out of order (tableSQL.pgSegmentDigestSQL relies on that order);
+// verify runs its own sessions in parallel instead.
 func prepareSession(ctx context.Context, pg *pgx.Conn) error {
-	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'; SET enable_sort = off"); err != nil {
+	if _, err := pg.Exec(ctx, "SET TimeZone = 'UTC'; SET enable_sort = off; SET max_parallel_workers_per_gather = 0"); err != nil {
 		return fmt.Errorf("verify: PostgreSQL: %w", err)
 	}
 	return nil
