@@ -236,7 +236,8 @@ func runWorkers(parent context.Context, cfg *pgx.ConnConfig, ch chconn.Conn, pt 
 	var once sync.Once
 	var first error
 	n := min(opts.Workers, max(len(chunks), 1))
-	tokens, meta := blockTokens(n), &runMeta{}
+	_, streamed := ch.(chconn.Streamer)
+	tokens, meta := blockTokens(n, streamed), &runMeta{}
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)

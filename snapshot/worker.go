@@ -18,8 +18,14 @@ import (
 // inserted), and so its memory: max(2, workers) blocks of BatchRows rows,
 // so that one block is read while another is inserted. Large blocks make
 // few large parts, which is what ClickHouse spends least on; a worker
-// without a block waits (its query simply pauses).
-func blockTokens(workers int) chan struct{} { return make(chan struct{}, max(2, workers)) }
+// without a block waits (its query simply pauses). Streamed blocks are
+// small (StreamRows): two per worker, one read while the other is sent.
+func blockTokens(workers int, streamed bool) chan struct{} {
+	if streamed {
+		return make(chan struct{}, 2*workers)
+	}
+	return make(chan struct{}, max(2, workers))
+}
 
 // worker reads chunks on its own PostgreSQL connection, inside a
 // transaction that imported the exported snapshot, into insert blocks that
@@ -171,11 +177,13 @@ type inserter struct {
 	err    error
 	cancel context.CancelCauseFunc
 	// st is the open insert stream (of stJob's table, stRows rows so
-	// far); pending are the chunks whose rows are all in it.
+	// far); pending are the chunks whose rows are all in it; ending is the
+	// previous insert while its end is being waited for.
 	st      chconn.InsertStream
 	stJob   *tableJob
 	stRows  int
 	pending []Chunk
+	ending  *ending
 }
 
 func (in *inserter) loop(ctx context.Context) {
@@ -201,6 +209,9 @@ func (in *inserter) loop(ctx context.Context) {
 	if in.st != nil {
 		in.st.Abort()
 		in.st = nil
+	}
+	if err := in.waitEnded(); err != nil && in.err == nil {
+		in.fail(err)
 	}
 }
 
@@ -248,28 +259,62 @@ func (in *inserter) write(ctx context.Context, b *block) error {
 	return nil
 }
 
-// endStream ends the open insert; its chunks are done once the server
-// has finished it.
+// endStream ends the open insert in the background, so that the server
+// writes its last parts while this worker's next rows are read and sent
+// on a new insert; at most one insert is ending at a time. Its chunks are
+// done once the server has finished it.
 func (in *inserter) endStream() error {
-	if in.st != nil {
-		table := in.stJob.Table.Name
-		start := time.Now()
-		err := in.st.Close()
-		in.st = nil
-		if err != nil {
-			return fmt.Errorf("snapshot: table %s: end insert of %d rows: %w", table, in.stRows, err)
-		}
-		in.w.opts.Log.Debug("insert ended", "table", table, "rows", in.stRows, "seconds", time.Since(start).Seconds())
+	if err := in.waitEnded(); err != nil {
+		return err
 	}
-	in.chunksDone()
+	if in.st == nil {
+		in.chunksDone(in.pending)
+		in.pending = in.pending[:0]
+		return nil
+	}
+	e := &ending{st: in.st, table: in.stJob.Table.Name, rows: in.stRows, chunks: in.pending, done: make(chan struct{})}
+	in.st, in.pending = nil, nil
+	in.ending = e
+	log := in.w.opts.Log
+	go func() {
+		defer close(e.done)
+		start := time.Now()
+		e.err = e.st.Close()
+		log.Debug("insert ended", "table", e.table, "rows", e.rows, "seconds", time.Since(start).Seconds())
+	}()
 	return nil
 }
 
-func (in *inserter) chunksDone() {
-	for _, c := range in.pending {
+// ending is an insert whose end is being sent and waited for.
+type ending struct {
+	st     chconn.InsertStream
+	table  string
+	rows   int
+	chunks []Chunk
+	done   chan struct{}
+	err    error
+}
+
+// waitEnded waits for the insert being ended, if any, and counts its
+// chunks done.
+func (in *inserter) waitEnded() error {
+	e := in.ending
+	if e == nil {
+		return nil
+	}
+	<-e.done
+	in.ending = nil
+	if e.err != nil {
+		return fmt.Errorf("snapshot: table %s: end insert of %d rows: %w", e.table, e.rows, e.err)
+	}
+	in.chunksDone(e.chunks)
+	return nil
+}
+
+func (in *inserter) chunksDone(chunks []Chunk) {
+	for _, c := range chunks {
 		in.w.opts.Progress.chunkDone(c.Table.Table.Name)
 	}
-	in.pending = in.pending[:0]
 }
 
 // submit hands a block to the inserter.
