@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -30,9 +32,12 @@ import (
 
 // replicateMemoryLimit is the Go runtime's soft memory limit for replicate
 // (unless GOMEMLIMIT is set): the window being built, the window being
-// written and the batches read ahead hold about 100 MB live at the default
-// bounds (8 MB batches, 16 MB windows); the limit keeps the heap's garbage
-// from pushing RSS past 300 MB (206 MB peak on the 1M perfrep events).
+// written and the batches in hand hold about 100-150 MB live at the default
+// bounds (4 MB batches, 16 MB windows; --memprofile shows where); the limit
+// keeps the heap's garbage from pushing RSS past 300 MB (179-200 MB peak on
+// the 1M benchmark events). A live heap near the limit makes the GC run
+// nearly continuously (CPU doubled when the pooled ClickHouse connections
+// kept 71 MB of encode buffers), so memory savings are CPU savings here.
 const replicateMemoryLimit = 160 << 20
 
 // replicateOptions are the flags of sluice replicate.
@@ -58,6 +63,7 @@ type replicateOptions struct {
 	metricsPushURL  string
 	retryTimeout    time.Duration
 	cpuProfile      string
+	memProfile      string
 	policy          policyOptions
 	conn            connOptions
 }
@@ -86,6 +92,7 @@ func (o *replicateOptions) flags() []cli.Flag {
 		&cli.BoolFlag{Name: "follow", EnvVars: env("FOLLOW"), Usage: "keep replicating until SIGTERM", Destination: &o.follow},
 		&cli.StringFlag{Name: "metrics-push-url", EnvVars: env("METRICS_PUSH_URL"), Usage: "push the run's metrics to this Prometheus Pushgateway", Destination: &o.metricsPushURL},
 		&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the run to this file (go tool pprof)", Destination: &o.cpuProfile},
+		&cli.StringFlag{Name: "memprofile", Usage: "write a Go heap profile taken at the run's largest live heap to this file (go tool pprof)", Destination: &o.memProfile},
 		&cli.DurationFlag{Name: "retry-timeout", Value: replicate.DefaultRetryTimeout, EnvVars: env("RETRY_TIMEOUT"), Usage: "give up retrying a ClickHouse write after this long", Destination: &o.retryTimeout},
 	}
 	flags = append(flags, o.conn.flags(&o.pgDSN, &o.chURL, true)...)
@@ -213,6 +220,10 @@ func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) er
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.memProfile != "" {
+		stop := peakHeapProfile(o.memProfile, g.log)
+		defer stop()
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the GC work harder before the heap doubles
 		// past it (GOGC alone lets a 150 MB live heap reach 300 MB).
@@ -301,4 +312,42 @@ func pushReplicateMetrics(ctx context.Context, url string, rep *replicate.Report
 	}
 	reg.MustRegister(rows)
 	return push.New(url, "sluice_replicate").Grouping("group", rep.Group).Gatherer(reg).PushContext(ctx)
+}
+
+// peakHeapProfile writes a heap profile to path every time the live heap
+// (as of the last GC, sampled every second) is the largest seen so far:
+// where the memory goes at the run's peak, not at its end. stop ends it.
+func peakHeapProfile(path string, log *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var peak uint64
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			live := sample[0].Value.Uint64()
+			if live <= peak {
+				continue
+			}
+			peak = live
+			f, err := os.Create(path)
+			if err != nil {
+				log.Warn("--memprofile", "err", err)
+				return
+			}
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				log.Warn("--memprofile", "err", err)
+			}
+			f.Close()
+		}
+	}()
+	return func() { close(done); <-finished }
 }
