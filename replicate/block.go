@@ -118,8 +118,11 @@ func (b *block) appendRow(e *event, now time.Time) error {
 			err = cb.AppendNull()
 		case v.state == valAbsent:
 			err = cb.AppendDebezium(zeroToken(*c), nil)
-		case v.state == valRow:
+		case v.state == valRow && v.blk == b:
 			err = cb.AppendCopy(v.row)
+		case v.state == valRow:
+			// The block being written: the writer goroutine only reads it.
+			err = cb.AppendCopyFrom(v.blk.cols[i], v.row)
 		default:
 			err = cb.AppendDebezium(v.raw, v.fs)
 			b.data += len(v.raw)
@@ -130,8 +133,11 @@ func (b *block) appendRow(e *event, now time.Time) error {
 	}
 	op := opName(e.op, e.snapshot)
 	b.op.vals = append(b.op.vals, op)
-	b.tsTime.vals = append(b.tsTime.vals, time.UnixMilli(e.tsMs).UTC())
-	b.tsMillis.vals = append(b.tsMillis.vals, uint64(max(e.tsMs, 0)))
+	if b.t.profile.DateTime64 { // only the column columns() sends
+		b.tsTime.vals = append(b.tsTime.vals, time.UnixMilli(e.tsMs).UTC())
+	} else {
+		b.tsMillis.vals = append(b.tsMillis.vals, uint64(max(e.tsMs, 0)))
+	}
 	b.db.vals = append(b.db.vals, e.db)
 	b.src.vals = append(b.src.vals, e.src)
 	b.eventTime.vals = append(b.eventTime.vals, now)

@@ -11,14 +11,16 @@ import (
 )
 
 // Defaults of the run bounds. Batches bound the bytes in flight: up to
-// three Kafka batches (one being processed, one read ahead, one being read,
-// plus kafkasrc's read-ahead of up to 4 MB) and two flush windows (one
-// being built, one being written) are held at a time. Measured on the ~1M
-// perfrep events (2.5 GB): batch 32 MB / window 48 MB peaked at 339 MB
-// RSS, 16/32 at 309 MB, 8/16 at 206 MB.
+// four Kafka batches (one being decoded, one decoded ahead waiting for its
+// lookups, one read ahead, one being read, plus kafkasrc's read-ahead of up
+// to 4 MB) and two flush windows (one being built, one being written) are
+// held at a time. Measured on the ~1M perfrep events (2.5 GB): batch 32 MB
+// / window 48 MB peaked at 339 MB RSS, 16/32 at 309 MB, 8/16 at 206 MB
+// (before the batch decoded ahead); with it, 8/16 peaked at 200 MB and
+// 4/16 at 179 MB, 4/32 at 244 MB, 4/64 at 354 MB (see doc.go).
 const (
 	DefaultBatchMessages  = 10000
-	DefaultBatchBytes     = 8 << 20
+	DefaultBatchBytes     = 4 << 20
 	DefaultFlushRows      = 150000
 	DefaultFlushBytes     = 16 << 20
 	DefaultFlushInterval  = 30 * time.Second

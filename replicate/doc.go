@@ -32,15 +32,19 @@
 //     a delete, every placeholder, and every NOT NULL column a message lacks
 //     is taken from the row's latest state: an earlier event for the key in
 //     the same batch, else the key's row in the pending block (an earlier
-//     batch of the window: the value is copied from that row), else the
-//     stored row (`SELECT … FROM t FINAL WHERE pk IN (…)`, one query per
-//     table per batch, 500 keys a query, only for keys that need a fill).
+//     batch of the window: the value is copied from that row), else its row
+//     in the block being written (the previous window, copied the same
+//     way), else the stored row (`SELECT … FROM t FINAL WHERE pk IN (…)`,
+//     one query per table per batch, 500 keys a query, only for keys that
+//     need a fill, started while the next batch is decoded: see
+//     Concurrency).
 //     The delete row therefore lands in the deleted row's partition. A
 //     delete of a row ClickHouse does not have is written only when its
 //     own image is complete (REPLICA IDENTITY FULL), else counted as
 //     deletes_without_row. A placeholder with no stored row is a dead
 //     letter (unavailable_value). A row that became a dead letter in build
-//     is forgotten as latest state: later batches read ClickHouse's.
+//     leaves the key's latest state as it was (its earlier row in the
+//     block, else ClickHouse's).
 //     A truncate for a table with pending rows flushes the window first;
 //     after a pending truncate no stored row is read for that table.
 //     REPLICA IDENTITY FULL is the alternative that needs no lookup for
@@ -55,8 +59,10 @@
 //     transient errors only, within RetryTimeout; inserts carry an
 //     insert_deduplication_token derived from the table and the Kafka
 //     ranges of the block when the server supports it (22.2+). A block is
-//     sent as several data blocks of 8192 rows within one INSERT (bounded
-//     client buffers; the server squashes them into the same parts).
+//     sent as several data blocks of at most 8192 rows and about 2 MB
+//     within one INSERT (bounded client buffers, which the connection pool
+//     keeps; the server squashes them into the same parts). The blocks of
+//     a window's tables are inserted two at a time.
 //  6. commit: only after every block and dead letter of the window is
 //     written, the offsets of the window's last batch, which cover every
 //     batch of the window. A failure anywhere before leaves the window
@@ -73,9 +79,13 @@
 //     read ahead while the main goroutine processes the previous one. The
 //     Source is shared with commits and rejoins through a mutex (srcMu).
 //   - main: decode, fill, build into the tables' blocks (the window being
-//     built). When the window is full it is handed to the writer and the
-//     tables switch to their other (spare) block: double-buffered builders,
-//     so at most one window is being written and one built.
+//     built). A batch is decoded, then the batch decoded before it is
+//     filled and built (runner.ahead): the ClickHouse lookups of a batch's
+//     fills run in the background (one goroutine per table, prefetch.go)
+//     while the next batch is read and decoded, instead of stopping the
+//     main goroutine. When the window is full it is handed to the writer
+//     and the tables switch to their other (spare) block: double-buffered
+//     builders, so at most one window is being written and one built.
 //   - writer (one per window, at most one at a time): writes the window's
 //     blocks and dead letters, then commits the offsets of its last batch
 //     (under srcMu). The next window is handed over only after the previous
@@ -83,19 +93,25 @@
 //     they cover, and in order. The main goroutine collects the outcome
 //     (report, dead-letter limit, errors) between batches.
 //
-// A fill that needs ClickHouse's state of a key held by the window being
-// written (or of a table it truncates) waits for that write first; other
-// lookups do not wait. Schema evolution, a truncate after pending rows,
-// the dead-letter limit, a bound, SIGTERM and the end of the plan flush
-// synchronously: wait for the window being written, write and commit the
-// one being built. SIGTERM stops the reader (a batch read ahead is simply
+// A fill of a key held by the window being written copies the row from
+// that window's block (the writer only reads it; the main goroutine resets
+// it after the write); only a fill in a table the window being written
+// truncates (or whose column type was refined since) waits for that write.
+// A lookup started ahead stays valid until the fill: ClickHouse's state of
+// a key changes only when a window holding it is written, and no window is
+// built between the lookup and the fill; keys the fill needs that were not
+// looked up ahead are looked up then. Schema evolution, a truncate after
+// pending rows, the dead-letter limit, a bound, SIGTERM and the end of the
+// plan flush synchronously: finish the batch decoded ahead, wait for the
+// window being written, write and commit the one being built. SIGTERM stops the reader (a batch read ahead is simply
 // not committed), writes and commits the windows in hand within
 // ShutdownTimeout, leaves the group and exits 130.
 //
 // A lost generation (an overlapping run joined or left, a session expired)
 // is not a failure: the reader is stopped, the window being written
 // finishes (its rows stay: durable and idempotent by _version) but nothing
-// is committed with the old generation, the window being built is dropped,
+// is committed with the old generation, the window being built (and the
+// batch decoded ahead) is dropped,
 // the Source rejoins (kafkasrc.Source.Rejoin: cg.Next) and reading goes on
 // from the group's committed offsets; re-read rows collapse under FINAL.
 // The report counts generations and rejoins; at most 50 rejoins a drain.
@@ -156,6 +172,34 @@
 //
 // Smaller windows mean more inserts (write 63 s instead of 19-25 s);
 // raise both bounds where memory allows.
+//
+// Fills from the block being written, lookups ahead, two inserts at a time
+// (scripts/bench/gen's 1,031,980 events, 2.56 GB, several builds drained
+// one after the other from the same topics, stage times from the log; the
+// machine was shared, load 3-6, so compare within a group only):
+//
+//	build (default bounds unless said)   wall s  peak RSS  CPU s  fill s  write s  wait for write s
+//	before (c60e74c)                       52.4   195 MB    22.4    42.3     26.7     25.9
+//	+ fills from the block being written,
+//	  lookups ahead                        74.5   264 MB    45.6    10.0     68.7     38.1
+//	+ two inserts at a time                46.4   282 MB    42.5    14.4     37.4      5.3
+//	+ insert data blocks <= ~2 MB          52.4   200 MB    27.8    16.2     42.5     17.5
+//	  same, --batch-bytes 4 MB (default)   48.5   179 MB    22.7    23.4     42.8      7.8
+//	  4 MB / --flush-bytes 32 MB           55.7   244 MB    39.1    21.8     39.8      8.7
+//	  4 MB / 64 MB, --flush-rows 400000    50.2   354 MB    56.9    11.2     26.4      0.6
+//
+// Fills no longer wait for the window being written (wait for write
+// 25.9 s → 5-8 s) and 95% of the lookups run ahead. What stopped the
+// first build from gaining: CPU doubled because the live heap met the
+// 160 MB memory limit and the GC ran nearly all the time; --memprofile
+// showed 71 MB of clickhouse-go encode buffers (8192-row data blocks of
+// 3 KB strings, kept by every pooled connection), now bounded at ~2 MB a
+// data block. What bounds the run now is ClickHouse 18.16 itself on the
+// shared cores: the inserts (write 40 s for 1M rows, whether in 63 or 119
+// inserts) and ~200 FINAL lookups (~100 ms each; the deletes of this
+// backlog refer to rows one copy of the shop back, about 200 MB of events
+// earlier, out of any window's reach). See the final benchmark figures in
+// the commit messages.
 //
 // # Versions
 //

@@ -19,7 +19,7 @@ const (
 	valAbsent      valState = iota // not in the message (key-only delete, column added later)
 	valPresent                     // raw JSON from the message (or read back from ClickHouse)
 	valUnavailable                 // the unchanged-TOAST placeholder
-	valRow                         // a copy of row `row` of the table's pending block (an earlier batch of the flush window)
+	valRow                         // a copy of row `row` of block `blk` (an earlier batch of the flush window, or the window being written)
 )
 
 // val is one column of an event: a JSON token and the field schema to read
@@ -28,7 +28,8 @@ type val struct {
 	raw   []byte
 	fs    *typemap.FieldSchema
 	state valState
-	row   int // valRow: the block row to copy
+	blk   *block // valRow: the block holding the row
+	row   int    // valRow: the block row to copy
 }
 
 // event is one decoded change routed to its table. Values are views into

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
@@ -28,46 +29,67 @@ type written struct {
 	truncate bool
 }
 
-// process runs decode/route, fill and build for one batch, adding its
-// rows to the tables' pending blocks and the batch to the flush window.
-// Nothing is written or committed here, except that a window that must not
-// be mixed with this batch (a table evolves, a table is truncated) is
-// flushed first.
+// process decodes and routes one batch, then finishes the batch decoded
+// before it (fill, build, into the flush window) and keeps this one as
+// r.ahead with its ClickHouse lookups started: they run while the next
+// batch is read and decoded (see prefetch.go). Nothing is written or
+// committed here, except that a window that must not be mixed with this
+// batch (a table evolves, a table is truncated) is flushed first, and a
+// full window is handed to the writer.
 func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) error {
-	var (
-		res    *batchResult
-		order  []*table
-		byT    map[*table][]*event
-		err    error
-		rounds int
-	)
-	t0 := time.Now()
-	for {
-		res, order, byT, err = r.decode(ctx, b)
-		if errors.Is(err, errFlushFirst) {
-			r.stages.since(&r.stages.decode, t0)
-			if err := r.flush(ctx); err != nil {
-				return err
-			}
-			t0 = time.Now()
-			continue
-		}
-		if !errors.Is(err, errRestart) {
-			break
-		}
-		if rounds++; rounds > 100 {
-			return fmt.Errorf("replicate: tables keep changing while decoding a batch")
-		}
-	}
+	d, err := r.decodeBatch(ctx, b)
 	if err != nil {
 		return err
 	}
-	t0 = r.stages.since(&r.stages.decode, t0)
+	if err := r.finishAhead(ctx); err != nil {
+		return err
+	}
+	r.ahead = d
+	r.startPrefetch(ctx, d)
+	return nil
+}
+
+// decodeBatch decodes and routes a batch; a table that must evolve first
+// has the batch ahead finished and the window written and committed.
+func (r *runner) decodeBatch(ctx context.Context, b *kafkasrc.Batch) (*decoded, error) {
+	t0 := time.Now()
+	defer func() { r.stages.since(&r.stages.decode, t0) }()
+	for rounds := 0; ; {
+		res, order, byT, err := r.decode(ctx, b)
+		switch {
+		case err == nil:
+			return &decoded{b: b, res: res, order: order, byT: byT}, nil
+		case errors.Is(err, errFlushFirst):
+			if err := r.flush(ctx); err != nil { // finishes the batch ahead first
+				return nil, err
+			}
+		case errors.Is(err, errRestart):
+			if rounds++; rounds > 100 {
+				return nil, fmt.Errorf("replicate: tables keep changing while decoding a batch")
+			}
+		default:
+			return nil, err
+		}
+	}
+}
+
+// finishAhead runs fill and build for the batch decoded ahead and adds it
+// to the flush window; then the window is flushed when the dead-letter
+// limit is crossed (the run stops right after that batch) or handed to the
+// writer when full.
+func (r *runner) finishAhead(ctx context.Context) error {
+	d := r.ahead
+	if d == nil {
+		return nil
+	}
+	r.ahead = nil
+	defer d.wait() // its lookups end before the tables change
+	t0 := time.Now()
 	// A truncate empties the table before the block is inserted: rows of
 	// earlier batches of the window must be written (and the latest states
 	// read back) before it, so the window is flushed first.
-	for _, t := range order {
-		if t.block.rows > 0 && hasTruncate(byT[t]) {
+	for _, t := range d.order {
+		if t.block.rows > 0 && hasTruncate(d.byT[t]) {
 			if err := r.flush(ctx); err != nil {
 				return err
 			}
@@ -76,15 +98,21 @@ func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) error {
 		}
 	}
 	now := r.cfg.Now().UTC().Truncate(time.Second)
-	for _, t := range order {
-		if err := r.fill(ctx, t, byT[t], res); err != nil {
+	for _, t := range d.order {
+		if err := r.fill(ctx, t, d.byT[t], d.res, d.pre[t]); err != nil {
 			return err
 		}
 		t0 = r.stages.since(&r.stages.fill, t0)
-		r.build(t, byT[t], res, now)
+		r.build(t, d.byT[t], d.res, now)
 		t0 = r.stages.since(&r.stages.build, t0)
 	}
-	r.win.add(b, res, order)
+	r.win.add(d.b, d.res, d.order)
+	switch {
+	case r.deadLetterLimitCrossed():
+		return r.flush(ctx) // stop right after the batch that crossed it
+	case r.windowFull():
+		return r.flushAsync(ctx)
+	}
 	return nil
 }
 
@@ -253,9 +281,13 @@ func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 
 // fill completes every event's image from the row's latest state: an
 // earlier event of the batch, else the key's row in the pending block (an
-// earlier batch of the flush window), else the stored row in ClickHouse
-// (one FINAL lookup per table per batch for the keys that need it).
-func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult) error {
+// earlier batch of the flush window), else its row in the block being
+// written (the previous window), else the stored row in ClickHouse (one
+// FINAL lookup per table per batch for the keys that need it).
+func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult, pre *prefetch) error {
+	t0 := time.Now()
+	pre.wait()
+	r.stages.since(&r.stages.waitAhead, t0)
 	need := map[string]*event{}
 	first := map[string]bool{}
 	truncAt := -1
@@ -267,6 +299,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 	// After a truncate (in this batch or pending in the window) ClickHouse
 	// holds nothing that survives it.
 	lookups := truncAt < 0 && !t.block.truncate
+	wait := false // a needed key's row is in the window being written but cannot be copied
 	for _, e := range evs[truncAt+1:] {
 		if e.op == debezium.OpTruncate || first[e.key] {
 			continue
@@ -275,19 +308,32 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		if _, pending := t.latest[e.key]; pending && truncAt < 0 {
 			continue
 		}
+		if ref, writing := t.written[e.key]; writing && lookups {
+			if copyable(t, ref) {
+				continue // copied from the block being written
+			}
+			wait = e.needsFill() || wait
+		}
 		if e.needsFill() && lookups {
 			need[e.key] = e
 		}
 	}
 	stored := map[string]*storedRow{}
-	if len(need) > 0 && r.inflightHolds(t, need) {
-		// The window being written holds some of these keys (or truncates
-		// the table): ClickHouse has their latest state only after it.
+	if len(need) > 0 && !wait && !r.inflightTruncates(t) {
+		if err := r.usePrefetch(pre, need, stored); err != nil { // the keys looked up ahead leave need
+			return err
+		}
+	}
+	if len(need) > 0 && (wait || r.inflightTruncates(t)) {
+		// The window being written truncates the table, or holds a key's
+		// row in builders of an older type: ClickHouse has the state of
+		// these keys only after that write.
 		if err := r.waitWrite(); err != nil {
 			return err
 		}
 	}
 	if len(need) > 0 {
+		t0 := time.Now()
 		err := withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+t.name, func(ctx context.Context) error {
 			var err error
 			stored, err = lookup(ctx, r.conn(), t, need)
@@ -296,6 +342,9 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		if err != nil {
 			return err
 		}
+		r.stages.lookups++
+		r.stages.lookupKeys += len(need)
+		r.stages.since(&r.stages.lookup, t0)
 	}
 	tr := r.rep.table(t.name)
 	latest := map[string]*storedRow{}
@@ -312,6 +361,8 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		if prev == nil && e.needsFill() {
 			if ref, ok := t.latest[e.key]; ok {
 				prev = ref.stored(len(t.cols))
+			} else if ref, ok := t.written[e.key]; ok && !t.block.truncate && copyable(t, ref) {
+				prev = ref.stored(len(t.cols)) // the window being written
 			} else {
 				prev, fromCH = stored[e.key], true
 			}
@@ -333,6 +384,51 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		}
 	}
 	return nil
+}
+
+// copyable tells whether a row of the block being written can be copied
+// into the table's current block: same builders (a column's type may have
+// been refined since).
+func copyable(t *table, ref rowRef) bool {
+	return ref.blk.layout == t.layout && len(ref.blk.cols) == len(t.cols)
+}
+
+// writeConcurrency bounds the inserts of one window running at a time.
+const writeConcurrency = 2
+
+// writeBlock truncates the block's table when the block says so, then
+// inserts its rows.
+func (r *runner) writeBlock(ctx context.Context, blk *block) (written, error) {
+	t := blk.t
+	if blk.truncate {
+		err := withRetry(ctx, r.cfg.RetryTimeout, "truncate "+t.name, func(ctx context.Context) error {
+			return r.conn().Exec(ctx, "TRUNCATE TABLE "+chconn.QuoteIdent(t.name))
+		})
+		if err != nil {
+			return written{}, err
+		}
+	}
+	if blk.rows > 0 {
+		blk.finish()
+		names, data := blk.columns()
+		token := blk.dedupToken()
+		err := withRetry(ctx, r.cfg.RetryTimeout, fmt.Sprintf("insert %d rows into %s", blk.rows, t.name), func(ctx context.Context) error {
+			if t.profile.InsertDedupToken {
+				ctx = chconn.WithInsertDedupToken(ctx, token)
+			}
+			return r.conn().Insert(ctx, chconn.QuoteIdent(t.name), names, data)
+		})
+		if err != nil {
+			return written{}, err
+		}
+	}
+	touched := make(map[string]bool, len(blk.touched))
+	for k := range blk.touched {
+		touched[k] = true
+	}
+	// The block is reset by the main goroutine (waitWrite): fills of the
+	// next window copy rows from it until then.
+	return written{table: t.name, rows: blk.rows, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate}, nil
 }
 
 // resolve sets e.image from e's values and the previous state.
@@ -399,11 +495,12 @@ func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) 
 		}
 		err := t.block.appendRow(e, now)
 		if err == nil {
-			t.latest[e.key] = rowRef{row: t.block.rows - 1, deleted: e.isDelete()}
+			t.latest[e.key] = rowRef{blk: t.block, row: t.block.rows - 1, deleted: e.isDelete()}
 			continue
 		}
 		t.block.dropPartialRow()
-		delete(t.latest, e.key) // later batches read the key's state from ClickHouse
+		// The key's latest state stays what it was: its earlier row in the
+		// block if any (that is what ClickHouse will hold), else ClickHouse's.
 		e.dead = true
 		reason := ReasonConvert
 		if errors.Is(err, typemap.ErrUnavailable) {
@@ -416,38 +513,51 @@ func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) 
 
 // write writes every block and the dead letters, each with retries; the
 // caller commits only after all of it succeeded. It runs in the writer
-// goroutine: it touches only the window's blocks and result.
+// goroutine: it touches only the window's blocks and result. Blocks of
+// different tables are written by up to writeConcurrency inserts at a
+// time: 18.16 spends most of an insert writing its parts while the client
+// waits, so one table's insert overlaps the next one's encoding and send.
 func (r *runner) write(ctx context.Context, blocks []*block, res *batchResult) error {
-	for _, blk := range blocks {
-		t := blk.t
-		if blk.truncate {
-			err := withRetry(ctx, r.cfg.RetryTimeout, "truncate "+t.name, func(ctx context.Context) error {
-				return r.conn().Exec(ctx, "TRUNCATE TABLE "+chconn.QuoteIdent(t.name))
-			})
-			if err != nil {
-				return err
-			}
+	out := make([]written, len(blocks))
+	errs := make([]error, len(blocks))
+	// The first failure stops the other inserts: the window is not
+	// committed anyway, and a frozen server must not cost one retry budget
+	// per block.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, writeConcurrency)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error // the cause; the others may be its cancellation
+	)
+	for i, blk := range blocks {
+		sem <- struct{}{}
+		if wctx.Err() != nil {
+			<-sem
+			break
 		}
-		if blk.rows > 0 {
-			blk.finish()
-			names, data := blk.columns()
-			token := blk.dedupToken()
-			err := withRetry(ctx, r.cfg.RetryTimeout, fmt.Sprintf("insert %d rows into %s", blk.rows, t.name), func(ctx context.Context) error {
-				if t.profile.InsertDedupToken {
-					ctx = chconn.WithInsertDedupToken(ctx, token)
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if out[i], errs[i] = r.writeBlock(wctx, blk); errs[i] != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = errs[i]
 				}
-				return r.conn().Insert(ctx, chconn.QuoteIdent(t.name), names, data)
-			})
-			if err != nil {
-				return err
+				mu.Unlock()
+				cancel()
 			}
+		}()
+	}
+	wg.Wait()
+	for i := range blocks {
+		if errs[i] == nil && out[i].table != "" {
+			res.written = append(res.written, out[i])
 		}
-		touched := make(map[string]bool, len(blk.touched))
-		for k := range blk.touched {
-			touched[k] = true
-		}
-		res.written = append(res.written, written{table: t.name, rows: blk.rows, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate})
-		blk.reset()
+	}
+	if firstErr != nil {
+		return firstErr
 	}
 	if len(res.deadLetters) == 0 {
 		return nil

@@ -43,6 +43,7 @@ type runner struct {
 	srcMu      sync.Mutex       // the reader goroutine, commits and rejoins share src
 	reader     *reader
 	win        window    // being built
+	ahead      *decoded  // decoded, its fill and build after the next batch's decode
 	inflight   *flushing // being written and committed, nil when none
 	rejoins    int
 }
@@ -52,6 +53,11 @@ type runner struct {
 type stageTimes struct {
 	read, decode, fill, build, write, commit time.Duration
 	wait                                     time.Duration // for the writer goroutine
+	lookup                                   time.Duration // ClickHouse lookups of fills (part of fill)
+	lookups, lookupKeys                      int
+	prefetch                                 time.Duration // lookups run ahead, in the background
+	prefetches                               int
+	waitAhead                                time.Duration // fills waiting for their lookup ahead (part of fill)
 }
 
 func (st *stageTimes) since(d *time.Duration, t0 time.Time) time.Time {
@@ -176,7 +182,9 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 		r.log.Info("stage wall times", "read", st.read.Round(time.Millisecond), "decode", st.decode.Round(time.Millisecond),
 			"fill", st.fill.Round(time.Millisecond), "build", st.build.Round(time.Millisecond),
 			"write", st.write.Round(time.Millisecond), "commit", st.commit.Round(time.Millisecond),
-			"wait_for_write", st.wait.Round(time.Millisecond))
+			"wait_for_write", st.wait.Round(time.Millisecond), "lookup", st.lookup.Round(time.Millisecond),
+			"lookups", st.lookups, "lookup_keys", st.lookupKeys, "lookups_ahead", st.prefetches, "lookup_ahead", st.prefetch.Round(time.Millisecond),
+			"wait_for_lookup_ahead", st.waitAhead.Round(time.Millisecond))
 	}()
 	// Writes and commits outlive a cancellation by ShutdownTimeout, so the
 	// batch in hand is finished after SIGTERM.
@@ -190,6 +198,8 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 	r.startReader(ctx)
 	defer func() {
 		r.stopReader()
+		r.ahead.wait() // no lookup outlives the run
+		r.ahead = nil
 		if r.inflight != nil {
 			// An error stopped the run: the window being written is
 			// finished (or fails) before the group is left.
@@ -256,14 +266,6 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 			return markUnreachable(fmt.Errorf("replicate: %w", err))
 		}
 		err = r.process(wctx, b)
-		if err == nil {
-			switch {
-			case r.deadLetterLimitCrossed():
-				err = r.flush(wctx) // stop right after the batch that crossed it
-			case r.windowFull():
-				err = r.flushAsync(wctx)
-			}
-		}
 		if errors.Is(err, kafkasrc.ErrGenerationLost) {
 			err = r.rejoin(ctx, err)
 		}
@@ -365,6 +367,8 @@ func (r *runner) rejoin(ctx context.Context, cause error) error {
 
 // abandon drops the flush window and every pending block unwritten.
 func (r *runner) abandon() {
+	r.ahead.wait()
+	r.ahead = nil
 	for _, t := range r.tables {
 		if t != nil {
 			t.block.reset()
@@ -380,7 +384,7 @@ func (r *runner) bound(ctx context.Context, deadline time.Time) string {
 	switch {
 	case ctx.Err() != nil:
 		return StatusInterrupted
-	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.inflightMessages()+r.win.messages >= r.cfg.MaxMessages:
+	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.inflightMessages()+r.win.messages+r.ahead.messages() >= r.cfg.MaxMessages:
 		return StatusMaxMessages
 	case !deadline.IsZero() && r.cfg.Now().After(deadline):
 		return StatusMaxDuration
@@ -490,25 +494,16 @@ func (r *runner) inflightMessages() int64 {
 	return r.inflight.win.messages
 }
 
-// inflightHolds tells whether the window being written holds a row of one
-// of the keys of t (or truncates t): a ClickHouse lookup of those keys must
-// wait for that write.
-func (r *runner) inflightHolds(t *table, keys map[string]*event) bool {
-	f := r.inflight
-	if f == nil {
+// inflightTruncates tells whether the window being written truncates t:
+// a ClickHouse lookup in t must wait for that write. (Keys the window
+// holds are copied from its block instead: table.written.)
+func (r *runner) inflightTruncates(t *table) bool {
+	if r.inflight == nil {
 		return false
 	}
-	for _, blk := range f.blocks {
-		if blk.t != t {
-			continue
-		}
-		if blk.truncate {
+	for _, blk := range r.inflight.blocks {
+		if blk.t == t && blk.truncate {
 			return true
-		}
-		for k := range keys {
-			if _, ok := t.written[k]; ok {
-				return true
-			}
 		}
 	}
 	return false
@@ -588,9 +583,10 @@ func (r *runner) waitWrite() error {
 	r.stages.write += f.write
 	r.stages.commit += f.commit
 	for _, blk := range f.blocks {
-		clear(blk.t.written)
+		clear(blk.t.written) // no row of blk is referenced any more
+		blk.reset()
 		if blk.t.spare == nil && blk.layout == blk.t.layout && len(blk.cols) == len(blk.t.cols) && f.err == nil {
-			blk.t.spare = blk // reset by write
+			blk.t.spare = blk
 		}
 	}
 	if f.err != nil {
@@ -608,10 +604,14 @@ func (r *runner) waitWrite() error {
 	return nil
 }
 
-// flush writes the window (after the one being written) and commits it,
+// flush finishes the batch decoded ahead, writes the window (after the
+// one being written) and commits it,
 // and waits for both: used where nothing may follow before the window is
 // durable (a table evolves or is truncated, the run ends).
 func (r *runner) flush(ctx context.Context) error {
+	if err := r.finishAhead(ctx); err != nil {
+		return err
+	}
 	if err := r.flushAsync(ctx); err != nil {
 		return err
 	}

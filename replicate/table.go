@@ -30,12 +30,15 @@ type table struct {
 	// (rows of earlier batches of the flush window not yet written).
 	latest map[string]rowRef
 	// written holds the keys of the window being written (flushAsync):
-	// their ClickHouse state is known only after that write.
+	// fills of those keys copy the row from the block being written, since
+	// ClickHouse has it only after that write.
 	written map[string]rowRef
 }
 
-// rowRef is a key's latest state held in the pending block.
+// rowRef is a key's latest state held in a block: the pending block
+// (latest) or the block being written (written).
 type rowRef struct {
+	blk     *block
 	row     int
 	deleted bool
 }
@@ -44,7 +47,7 @@ type rowRef struct {
 func (ref rowRef) stored(ncols int) *storedRow {
 	vals := make([]val, ncols)
 	for i := range vals {
-		vals[i] = val{state: valRow, row: ref.row}
+		vals[i] = val{state: valRow, blk: ref.blk, row: ref.row}
 	}
 	return &storedRow{vals: vals, deleted: ref.deleted}
 }

@@ -25,6 +25,11 @@ type Builder interface {
 	// AppendCopy appends a copy of value i of this builder (NULL stays
 	// NULL): a row filled from an earlier row of the same block.
 	AppendCopy(i int) error
+	// AppendCopyFrom appends a copy of value i of src, a builder made by
+	// NewBuilder for the same column, profile and policies (another block
+	// of the same table). It only reads src, so src may be read by another
+	// goroutine meanwhile (Values excepted: it rebuilds the pointers).
+	AppendCopyFrom(src Builder, i int) error
 	// Truncate drops the values after the first n (n <= Len()): a caller
 	// that appends a row column by column undoes a row that failed.
 	Truncate(n int)
@@ -124,13 +129,33 @@ func (b *builder[T]) AppendNull() error {
 
 func (b *builder[T]) Len() int { return len(b.vals) }
 
-func (b *builder[T]) AppendCopy(i int) error {
-	if i < 0 || i >= len(b.vals) {
-		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(b.vals)))
+func (b *builder[T]) AppendCopy(i int) error { return b.copyFrom(b, i) }
+
+// self is the builder behind a Builder of element type T (arrayBuilder
+// embeds it).
+func (b *builder[T]) self() *builder[T] { return b }
+
+func (b *builder[T]) AppendCopyFrom(src Builder, i int) error {
+	s, ok := src.(interface{ self() *builder[T] })
+	if !ok {
+		return b.wrap(fmt.Errorf("copy from a builder of another type (%T)", src))
 	}
-	b.vals = append(b.vals, b.vals[i])
+	return b.copyFrom(s.self(), i)
+}
+
+// copyFrom appends value i of s (b itself or a builder of the same column).
+// Values are immutable once appended (strings, and arrays whose element
+// pointers are never written again), so sharing them is safe.
+func (b *builder[T]) copyFrom(s *builder[T], i int) error {
+	if i < 0 || i >= len(s.vals) {
+		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(s.vals)))
+	}
+	if s.nullable != b.nullable {
+		return b.wrap(fmt.Errorf("copy between nullable and not nullable builders"))
+	}
+	b.vals = append(b.vals, s.vals[i])
 	if b.nullable {
-		b.nulls = append(b.nulls, b.nulls[i])
+		b.nulls = append(b.nulls, s.nulls[i])
 	}
 	return nil
 }

@@ -323,3 +323,48 @@ func TestClickHouseTypes(t *testing.T) {
 		t.Errorf("json policy legacy: %s", got)
 	}
 }
+
+// TestAppendCopyFrom copies values between two builders of one column
+// (the block being written → the block being built): values, NULLs and
+// arrays survive, the source is untouched, another type is refused.
+func TestAppendCopyFrom(t *testing.T) {
+	pol := DefaultPolicies()
+	for _, c := range []struct {
+		col Column
+		raw []string
+	}{
+		{Column{Name: "s", Type: "text", Nullable: true}, []string{`"a\"b"`, `null`}},
+		{Column{Name: "n", Type: "numeric", Precision: 12, Scale: 2}, []string{`12.5`, `0`}},
+		{Column{Name: "a", Type: "int4", Array: true}, []string{`[1,null,3]`, `null`}},
+	} {
+		src, _ := NewBuilder(c.col, chconn.Legacy(), pol)
+		dst, _ := NewBuilder(c.col, chconn.Legacy(), pol)
+		for _, r := range c.raw {
+			if err := src.AppendDebezium([]byte(r), nil); err != nil {
+				t.Fatalf("%s: %s: %v", c.col.Name, r, err)
+			}
+		}
+		for i := len(c.raw) - 1; i >= 0; i-- {
+			if err := dst.AppendCopyFrom(src, i); err != nil {
+				t.Fatalf("%s: copy %d: %v", c.col.Name, i, err)
+			}
+		}
+		for i := range c.raw {
+			if got, want := dst.Literal(len(c.raw)-1-i), src.Literal(i); got != want {
+				t.Errorf("%s: copy of value %d is %s, want %s", c.col.Name, i, got, want)
+			}
+		}
+		if src.Len() != len(c.raw) {
+			t.Errorf("%s: source has %d values after the copies", c.col.Name, src.Len())
+		}
+		if err := dst.AppendCopyFrom(src, len(c.raw)); err == nil {
+			t.Errorf("%s: copy of a value past the end accepted", c.col.Name)
+		}
+	}
+	ints, _ := NewBuilder(Column{Name: "i", Type: "int8"}, chconn.Legacy(), pol)
+	text, _ := NewBuilder(Column{Name: "s", Type: "text"}, chconn.Legacy(), pol)
+	_ = text.AppendDebezium([]byte(`"x"`), nil)
+	if err := ints.AppendCopyFrom(text, 0); err == nil {
+		t.Error("copy from a text builder into an int8 builder accepted")
+	}
+}
