@@ -32,6 +32,7 @@ type snapshotOptions struct {
 	batchRows    int
 	streamRows   int
 	insertRows   int
+	squashRows   int
 	waitTimeout  time.Duration
 	partitions   cli.StringSlice
 	policy       policyOptions
@@ -55,6 +56,7 @@ func (o *snapshotOptions) flags() []cli.Flag {
 		&cli.IntFlag{Name: "batch-rows", Value: d.BatchRows, Usage: "rows per ClickHouse insert block (chDB; the upper bound of --stream-rows)", Destination: &o.batchRows},
 		&cli.IntFlag{Name: "stream-rows", Value: d.StreamRows, Usage: "native protocol: rows per block sent into a streamed INSERT (0: --batch-rows)", Destination: &o.streamRows},
 		&cli.IntFlag{Name: "insert-rows", Value: d.InsertRows, Usage: "native protocol: rows per streamed INSERT (0: one per worker and table); the server squashes its blocks into parts", Destination: &o.insertRows},
+		&cli.IntFlag{Name: "squash-rows", Value: d.SquashRows, Usage: "native protocol: the streamed INSERTs' min_insert_block_size_rows, rows gathered per part written (0: the server's setting; its min_insert_block_size_bytes still applies)", Destination: &o.squashRows},
 		&cli.DurationFlag{Name: "wait-timeout", Value: d.WaitTimeout, EnvVars: []string{"SLUICE_SNAPSHOT_WAIT_TIMEOUT"}, Usage: "how long to wait for transactions running at the snapshot LSN to end", Destination: &o.waitTimeout},
 		&cli.StringSliceFlag{Name: "partition", Usage: "TABLE=COLUMN monthly partition column of tables created here (as in 'sluice ddl')", Destination: &o.partitions},
 		&cli.StringFlag{Name: "output", Value: "text", EnvVars: []string{"SLUICE_OUTPUT"}, Usage: "run report on stdout: text or json", Destination: &o.output},
@@ -90,8 +92,8 @@ func (o *snapshotOptions) libOptions(g *globalOptions, database string) (snapsho
 	if o.where != "" && o.truncate {
 		return opts, exitcode.UsageError(errors.New("--where and --truncate together would leave only the selected rows; choose one"))
 	}
-	if o.workers < 1 || o.batchRows < 1 || o.chunkRows < 0 || o.streamRows < 0 || o.insertRows < 0 {
-		return opts, exitcode.UsageError(errors.New("--workers and --batch-rows must be at least 1, --chunk-rows, --stream-rows and --insert-rows at least 0"))
+	if o.workers < 1 || o.batchRows < 1 || o.chunkRows < 0 || o.streamRows < 0 || o.insertRows < 0 || o.squashRows < 0 {
+		return opts, exitcode.UsageError(errors.New("--workers and --batch-rows must be at least 1, --chunk-rows, --stream-rows, --insert-rows and --squash-rows at least 0"))
 	}
 	if o.output != "text" && o.output != "json" {
 		return opts, exitcode.UsageError(fmt.Errorf("--output %q: want text or json", o.output))
@@ -112,7 +114,7 @@ func (o *snapshotOptions) libOptions(g *globalOptions, database string) (snapsho
 			}
 		}
 	}
-	opts.Workers, opts.ChunkRows, opts.BatchRows, opts.StreamRows, opts.InsertRows = o.workers, o.chunkRows, o.batchRows, o.streamRows, o.insertRows
+	opts.Workers, opts.ChunkRows, opts.BatchRows, opts.StreamRows, opts.InsertRows, opts.SquashRows = o.workers, o.chunkRows, o.batchRows, o.streamRows, o.insertRows, o.squashRows
 	opts.WaitTimeout = o.waitTimeout
 	opts.Log = g.log
 	opts.Progress = &snapshot.Progress{}

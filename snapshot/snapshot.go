@@ -34,11 +34,14 @@ type Options struct {
 	// instead sends a table's rows as INSERTs of InsertRows rows (0: one
 	// per worker and table) in blocks of min(StreamRows, BatchRows) rows
 	// (StreamRows 0: BatchRows), and the server squashes the blocks into
-	// parts of up to its min_insert_block_size_rows (1,048,576 by default).
+	// parts: SquashRows, when > 0, is the inserts' min_insert_block_size_rows
+	// (the server's default is 1,048,576); min_insert_block_size_bytes
+	// (256 MB by default) still bounds the server's memory per insert.
 	ChunkRows  int
 	BatchRows  int
 	StreamRows int
 	InsertRows int
+	SquashRows int
 	// WaitTimeout bounds the wait for transactions running at the snapshot
 	// LSN; WaitPoll is how often it checks (default 100ms).
 	WaitTimeout time.Duration
@@ -62,7 +65,8 @@ func DefaultOptions() Options {
 		ChunkRows:   250_000,
 		BatchRows:   500_000,
 		StreamRows:  65_536,
-		InsertRows:  1 << 20,
+		InsertRows:  1 << 23,
+		SquashRows:  1 << 23,
 		WaitTimeout: 5 * time.Minute,
 		WaitPoll:    100 * time.Millisecond,
 		DDL:         ddl.DefaultOptions(),
@@ -81,6 +85,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("snapshot: stream rows %d: want 0 (batch rows) or more", o.StreamRows)
 	case o.InsertRows < 0:
 		return fmt.Errorf("snapshot: insert rows %d: want 0 (unbounded) or more", o.InsertRows)
+	case o.SquashRows < 0:
+		return fmt.Errorf("snapshot: squash rows %d: want 0 (the server's) or more", o.SquashRows)
 	case o.ChunkRows < 0:
 		return fmt.Errorf("snapshot: chunk rows %d: want 0 (one chunk per table) or more", o.ChunkRows)
 	}

@@ -236,7 +236,7 @@ func (in *inserter) write(ctx context.Context, b *block) error {
 	table := b.job.Table.Name
 	if rows := b.len(); rows > 0 {
 		if in.st == nil {
-			st, err := s.InsertStream(ctx, chconn.QuoteIdent(table), b.names)
+			st, err := s.InsertStream(ctx, chconn.QuoteIdent(table), b.names, chconn.StreamOptions{SquashRows: in.w.opts.SquashRows})
 			if err != nil {
 				return fmt.Errorf("snapshot: table %s: %w", table, err)
 			}

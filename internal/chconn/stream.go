@@ -10,7 +10,16 @@ import "context"
 type Streamer interface {
 	// InsertStream starts INSERT INTO table (columns) on a connection it
 	// holds until Close or Abort.
-	InsertStream(ctx context.Context, table string, columns []string) (InsertStream, error)
+	InsertStream(ctx context.Context, table string, columns []string, opts StreamOptions) (InsertStream, error)
+}
+
+// StreamOptions tune one insert stream.
+type StreamOptions struct {
+	// SquashRows, when > 0, is the insert's min_insert_block_size_rows:
+	// the server writes a part per partition each time it has gathered
+	// this many rows, or min_insert_block_size_bytes (256 MB by default,
+	// which bounds its memory), whichever comes first.
+	SquashRows int
 }
 
 // InsertStream is one open INSERT. Its methods are not safe for
@@ -22,8 +31,10 @@ type InsertStream interface {
 	Write(ctx context.Context, data []Column) error
 	// Close ends the insert and waits for the server to finish it.
 	Close() error
-	// Abort ends the insert without finishing it (parts the server already
-	// wrote stay) and closes its connection.
+	// Abort releases the insert's connection without ending the insert
+	// normally. Rows already written stay: parts the server wrote and, on
+	// 18.16 at least, the rest of what it received (it takes the closed
+	// connection as the end of the data). Write sends whole blocks only.
 	Abort()
 }
 

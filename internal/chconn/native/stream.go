@@ -8,6 +8,7 @@ import (
 	"reflect"
 
 	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -24,7 +25,7 @@ const streamBlockRows = 8192
 // InsertStream keeps one clickhouse-go batch open across writes: every
 // Write flushes its rows as data blocks of the same INSERT, Close sends
 // the end of data.
-func (c *Conn) InsertStream(ctx context.Context, table string, columns []string) (chconn.InsertStream, error) {
+func (c *Conn) InsertStream(ctx context.Context, table string, columns []string, opts chconn.StreamOptions) (chconn.InsertStream, error) {
 	q := "INSERT INTO " + table + " ("
 	for i, col := range columns {
 		if i > 0 {
@@ -33,6 +34,10 @@ func (c *Conn) InsertStream(ctx context.Context, table string, columns []string)
 		q += chconn.QuoteIdent(col)
 	}
 	q += ")"
+	if opts.SquashRows > 0 {
+		// An int setting: servers before 19.x take settings as typed varints.
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"min_insert_block_size_rows": opts.SquashRows}))
+	}
 	batch, err := c.conn.PrepareBatch(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("chconn: insert stream into %s: prepare: %w", table, err)
