@@ -19,8 +19,10 @@ var _ chconn.Streamer = (*Conn)(nil)
 
 // streamBlockRows bounds the rows of one data block the stream sends:
 // clickhouse-go copies appended values into its own columns, so this
-// bounds the copy.
-const streamBlockRows = 8192
+// bounds the copy. 2M order_items: 8192 rows per block cost 1.15 s of
+// client CPU at 80 MB RSS, 32768 rows 1.05 s at 107 MB, 65536 rows 0.9 s
+// at 120 MB (and fewer blocks for the server to take apart).
+const streamBlockRows = 32768
 
 // InsertStream keeps one clickhouse-go batch open across writes: every
 // Write flushes its rows as data blocks of the same INSERT, Close sends
