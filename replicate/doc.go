@@ -198,8 +198,20 @@
 // shared cores: the inserts (write 40 s for 1M rows, whether in 63 or 119
 // inserts) and ~200 FINAL lookups (~100 ms each; the deletes of this
 // backlog refer to rows one copy of the shop back, about 200 MB of events
-// earlier, out of any window's reach). See the final benchmark figures in
-// the commit messages.
+// earlier, out of any window's reach). The same build, one generated
+// backlog (1,044,027 events), three batch sizes one after the other (load
+// 4-5.4; ClickHouse's insert time varied from run to run):
+//
+//	--batch-bytes      wall s  msg/s   peak RSS  CPU s  write s  wait for lookups ahead s
+//	4 MB (default)      33.4   31,264  179 MB    16.8     23.2     16.7
+//	8 MB                61.2   17,048  202 MB    25.4     58.8     13.9
+//	16 MB               98.4   10,608  238 MB    50.8     87.7     12.2
+//
+// scripts/bench/replicate at the defaults: 24,995 events/s (41.8 s), peak
+// RSS 178 MB; kcat 198,108/s; clickhouse-client 484,220 rows/s (load
+// 3.6-5.1). Issue 4's target (half the slower baseline, ~99,000/s) is not
+// met: the main goroutine now mostly waits for the lookups ahead (24 s of
+// 42 s, 371 FINAL queries of ~80 ms) and the writer for 18.16's inserts.
 //
 // # Versions
 //
