@@ -47,9 +47,14 @@
 //     block, else ClickHouse's).
 //     A truncate for a table with pending rows flushes the window first;
 //     after a pending truncate no stored row is read for that table.
-//     REPLICA IDENTITY FULL is the alternative that needs no lookup for
-//     deletes (the before image is complete); Debezium still sends the
-//     placeholder for unchanged TOAST values in updates, so the fill stays.
+//     REPLICA IDENTITY FULL is the alternative for TOAST: Debezium 3.6.1
+//     then sends the full value of an unchanged TOAST column (in the
+//     unwrapped row and in the envelope's before and after), so updates
+//     need no lookup (TestToastReplicaIdentityFull: filled_from_clickhouse
+//     0; under DEFAULT the same update carries the placeholder and is
+//     filled). Deletes are still looked up under FULL: replicate does not
+//     know a table's replica identity, and a key-only image with nullable
+//     columns would look complete.
 //  4. build: rows are appended to one block per table, column-oriented
 //     (typemap builders plus the metadata columns). A value that does not
 //     convert makes its message a dead letter (convert_error): the values
