@@ -140,21 +140,5 @@ func pgEpochMicrosInt(c Column, v string) string {
 // pgRangeInt is pgRange's integer form: clamped, NULL, or, under the error
 // policy, ±infinity as the markers infPos/infNeg.
 func pgRangeInt(c Column, v, n string, p chconn.Profile, pol Policies) string {
-	lo, hi, limited := rangeBounds(c.Kind(), p)
-	switch pol.OutOfRange {
-	case RangeClamp:
-		inner := n
-		if limited {
-			inner = fmt.Sprintf("least(greatest(%s, %d), %d)", n, lo, hi)
-		}
-		// greatest/least skip NULLs: test for NULL first.
-		return fmt.Sprintf("(CASE WHEN %[1]s IS NULL THEN NULL WHEN %[1]s = 'infinity' THEN %[2]d WHEN %[1]s = '-infinity' THEN %[3]d ELSE %[4]s END)", v, hi, lo, inner)
-	case RangeNull:
-		cond := fmt.Sprintf("isfinite(%s)", v)
-		if limited {
-			cond += fmt.Sprintf(" AND %s BETWEEN %d AND %d", n, lo, hi)
-		}
-		return fmt.Sprintf("(CASE WHEN %s THEN %s END)", cond, n)
-	}
-	return fmt.Sprintf("(CASE WHEN isfinite(%[1]s) THEN %[2]s WHEN %[1]s = 'infinity' THEN %[3]s WHEN %[1]s = '-infinity' THEN %[4]s END)", v, n, infPos, infNeg)
+	return pgRangeExpr(c, v, n, infPos, infNeg, p, pol)
 }

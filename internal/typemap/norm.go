@@ -204,6 +204,16 @@ func rangeBounds(k Kind, p chconn.Profile) (lo, hi int64, ok bool) {
 // range, NULL, or (error policy) as is, since such a row was never written;
 // ±infinity, which has no integer form, is then 'inf' / '-inf'.
 func pgRange(c Column, v, n string, p chconn.Profile, pol Policies) string {
+	if pol.OutOfRange == RangeClamp || pol.OutOfRange == RangeNull {
+		return pgRangeExpr(c, v, n, "", "", p, pol) + "::text"
+	}
+	return pgRangeExpr(c, v, n+"::text", "'inf'", "'-inf'", p, pol)
+}
+
+// pgRangeExpr is the CASE both forms share: n clamped or NULLed under
+// those policies; under the error policy n for finite values and
+// infPos/infNeg for ±infinity.
+func pgRangeExpr(c Column, v, n, infPos, infNeg string, p chconn.Profile, pol Policies) string {
 	lo, hi, limited := rangeBounds(c.Kind(), p)
 	switch pol.OutOfRange {
 	case RangeClamp:
@@ -212,15 +222,15 @@ func pgRange(c Column, v, n string, p chconn.Profile, pol Policies) string {
 			inner = fmt.Sprintf("least(greatest(%s, %d), %d)", n, lo, hi)
 		}
 		// greatest/least skip NULLs: test for NULL first.
-		return fmt.Sprintf("(CASE WHEN %[1]s IS NULL THEN NULL WHEN %[1]s = 'infinity' THEN %[2]d WHEN %[1]s = '-infinity' THEN %[3]d ELSE %[4]s END)::text", v, hi, lo, inner)
+		return fmt.Sprintf("(CASE WHEN %[1]s IS NULL THEN NULL WHEN %[1]s = 'infinity' THEN %[2]d WHEN %[1]s = '-infinity' THEN %[3]d ELSE %[4]s END)", v, hi, lo, inner)
 	case RangeNull:
 		cond := fmt.Sprintf("isfinite(%s)", v)
 		if limited {
 			cond += fmt.Sprintf(" AND %s BETWEEN %d AND %d", n, lo, hi)
 		}
-		return fmt.Sprintf("(CASE WHEN %s THEN %s END)::text", cond, n)
+		return fmt.Sprintf("(CASE WHEN %s THEN %s END)", cond, n)
 	}
-	return fmt.Sprintf("(CASE WHEN isfinite(%[1]s) THEN %[2]s::text WHEN %[1]s = 'infinity' THEN 'inf' WHEN %[1]s = '-infinity' THEN '-inf' END)", v, n)
+	return fmt.Sprintf("(CASE WHEN isfinite(%[1]s) THEN %[2]s WHEN %[1]s = 'infinity' THEN %[3]s WHEN %[1]s = '-infinity' THEN %[4]s END)", v, n, infPos, infNeg)
 }
 
 // chValue normalizes a value in ClickHouse; NULL in gives NULL out.
