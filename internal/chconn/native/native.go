@@ -124,14 +124,24 @@ const (
 	insertChunkBytes = 2 << 20
 )
 
-// chunkRows is how many rows of data make about insertChunkBytes, from the
-// string columns' sizes and 8 bytes for every other value.
+// chunkRows is how many rows of data make about insertChunkBytes.
 func chunkRows(values []reflect.Value, rows int) int {
+	return rowsWithin(values, rows, insertChunkRows, insertChunkBytes, nil)
+}
+
+// rowsWithin is how many of rows make about maxBytes of data (at least 256,
+// at most maxRows), from the string columns' sizes and 8 bytes for every
+// other value or for every column fixed(i) reports as fixed-width.
+func rowsWithin(values []reflect.Value, rows, maxRows, maxBytes int, fixed func(i int) bool) int {
 	if rows == 0 {
-		return insertChunkRows
+		return maxRows
 	}
 	total := 0
-	for _, rv := range values {
+	for i, rv := range values {
+		if fixed != nil && fixed(i) {
+			total += 8 * rows
+			continue
+		}
 		switch v := rv.Interface().(type) {
 		case []string:
 			for _, s := range v {
@@ -148,12 +158,12 @@ func chunkRows(values []reflect.Value, rows int) int {
 		}
 	}
 	perRow := max(total/rows, 1)
-	return min(max(insertChunkBytes/perRow, 256), insertChunkRows)
+	return min(max(maxBytes/perRow, 256), maxRows)
 }
 
-// Insert sends one block through PrepareBatch; 18.16 needs the explicit
-// column list.
-func (c *Conn) Insert(ctx context.Context, table string, columns []string, data []chconn.Column) error {
+// insertQuery is the INSERT statement of columns: 18.16 needs the
+// explicit column list.
+func insertQuery(table string, columns []string) string {
 	q := "INSERT INTO " + table + " ("
 	for i, col := range columns {
 		if i > 0 {
@@ -161,7 +171,13 @@ func (c *Conn) Insert(ctx context.Context, table string, columns []string, data 
 		}
 		q += chconn.QuoteIdent(col)
 	}
-	q += ")"
+	return q + ")"
+}
+
+// Insert sends one block through PrepareBatch; 18.16 needs the explicit
+// column list.
+func (c *Conn) Insert(ctx context.Context, table string, columns []string, data []chconn.Column) error {
+	q := insertQuery(table, columns)
 	if token := chconn.InsertDedupToken(ctx); token != "" {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": token}))
 	}

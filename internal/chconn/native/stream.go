@@ -29,49 +29,17 @@ const (
 	streamBlockBytes = 8 << 20
 )
 
-// blockRows is how many rows of a write make about streamBlockBytes,
-// from the string columns' sizes and 8 bytes for every other value.
+// blockRows is how many rows of a write make about streamBlockBytes; the
+// scaled decimal columns are 8 bytes a value.
 func (s *stream) blockRows(rows int) int {
-	if rows == 0 {
-		return streamBlockRows
-	}
-	total := 0
-	for i, rv := range s.values {
-		if s.scaled[i].width != 0 {
-			total += 8 * rows
-			continue
-		}
-		switch v := rv.Interface().(type) {
-		case []string:
-			for _, s := range v {
-				total += len(s)
-			}
-		case []*string:
-			for _, s := range v {
-				if s != nil {
-					total += len(*s)
-				}
-			}
-		default:
-			total += 8 * rows
-		}
-	}
-	perRow := max(total/rows, 1)
-	return min(max(streamBlockBytes/perRow, 256), streamBlockRows)
+	return rowsWithin(s.values, rows, streamBlockRows, streamBlockBytes, func(i int) bool { return s.scaled[i].width != 0 })
 }
 
 // InsertStream keeps one clickhouse-go batch open across writes: every
 // Write flushes its rows as data blocks of the same INSERT, Close sends
 // the end of data.
 func (c *Conn) InsertStream(ctx context.Context, table string, columns []string, opts chconn.StreamOptions) (chconn.InsertStream, error) {
-	q := "INSERT INTO " + table + " ("
-	for i, col := range columns {
-		if i > 0 {
-			q += ", "
-		}
-		q += chconn.QuoteIdent(col)
-	}
-	q += ")"
+	q := insertQuery(table, columns)
 	if opts.SquashRows > 0 {
 		// An int setting: servers before 19.x take settings as typed varints.
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"min_insert_block_size_rows": opts.SquashRows}))
