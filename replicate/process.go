@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -334,14 +335,19 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 	}
 	if len(need) > 0 {
 		t0 := time.Now()
+		var more map[string]*storedRow
 		err := withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+t.name, func(ctx context.Context) error {
 			var err error
-			stored, err = lookup(ctx, r.conn(), t, need)
+			more, err = lookup(ctx, r.conn(), t, need)
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		// Added to, not replacing, the rows looked up ahead: a batch can
+		// need both (keys whose window was written after the lookup ahead
+		// started are looked up now).
+		maps.Copy(stored, more)
 		r.stages.lookups++
 		r.stages.lookupKeys += len(need)
 		r.stages.since(&r.stages.lookup, t0)
