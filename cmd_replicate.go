@@ -209,17 +209,11 @@ func runReplicate(ctx context.Context, g *globalOptions, o *replicateOptions) er
 		defer w.Close()
 		cfg.DeadLetters = replicateDeadLetterTopic{w}
 	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if o.memProfile != "" {
 		stop := peakHeapProfile(o.memProfile, g.log)
 		defer stop()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -139,17 +138,11 @@ func runSnapshot(ctx context.Context, g *globalOptions, o *snapshotOptions) erro
 	}
 	defer ch.Close()
 
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return exitcode.UsageError(fmt.Errorf("--cpuprofile: %w", err))
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if showProgress(o.progress, g.stderr) {
 		stop := startProgress(g.stderr, opts.Progress)
 		defer stop()
