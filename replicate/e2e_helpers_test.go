@@ -123,12 +123,7 @@ func newE2E(t *testing.T, shapeName string, churn time.Duration) *e2e {
 	admin.Close()
 	t.Cleanup(func() {
 		// A fresh connection: the test may have stopped and resumed the server.
-		c, err := native.Open(context.Background(), "clickhouse://"+testenv.ClickHouseAddr()+"/default")
-		if err == nil {
-			err = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+e.db)
-			c.Close()
-		}
-		if err != nil {
+		if err := dropDatabase(e.db); err != nil {
 			t.Errorf("drop database %s: %v", e.db, err)
 		}
 	})
@@ -246,7 +241,9 @@ func (e *e2e) script(root, path string, args ...string) {
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "SLUICE_PG_DSN="+e.srcDSN)
 	out, err := cmd.CombinedOutput()
-	if err != nil {
+	if why, aborted := churnAborted(err, string(out)); aborted && strings.HasSuffix(path, "churn") {
+		e.t.Logf("%s %v: pgbench aborted some clients; the changes committed before stand:\n%s", path, args, why)
+	} else if err != nil {
 		e.t.Fatalf("%s %v: %v\n%s", path, args, err, tail(string(out), 30))
 	}
 	e.t.Logf("%s %s: %s", path, strings.Join(args, " "), time.Since(begin).Round(time.Millisecond))
@@ -270,7 +267,10 @@ func (e *e2e) churnAsync(args ...string) func() {
 		_ = cmd.Process.Kill()
 	})
 	return func() {
-		if err := <-done; err != nil {
+		err := <-done
+		if why, aborted := churnAborted(err, out.String()); aborted {
+			e.t.Logf("churn %v: pgbench aborted some clients; the changes committed before stand:\n%s", args, why)
+		} else if err != nil {
 			e.t.Errorf("churn %v: %v\n%s", args, err, tail(out.String(), 20))
 		}
 	}
@@ -430,6 +430,25 @@ func (p *proc) report() (r runReport, ok bool) {
 		return r, false
 	}
 	return r, true
+}
+
+// churnAborted tells whether a churn run failed only because pgbench
+// aborted some of its clients (exit 2, "Run was aborted"): the workload is
+// there to make changes, and those committed before the abort are what the
+// test replicates and compares. It returns the clients' error lines, so
+// the cause shows in the log (rare and seen only in CI so far).
+func churnAborted(err error, out string) (string, bool) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(out, "Run was aborted") {
+		return "", false
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "aborted") || strings.Contains(l, "ERROR") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(lines, "\n"), true
 }
 
 func tail(s string, lines int) string {
@@ -937,4 +956,27 @@ func (e *e2e) drainAndCompare(extra ...string) map[string]int {
 	}
 	e.t.Fatal("the source never stayed quiet through a comparison in 5 attempts")
 	return nil
+}
+
+// dropDatabase drops a test's ClickHouse database, trying up to three
+// times: on a loaded machine ClickHouse 18.16 can take longer than the
+// client's read timeout to drop a database of millions of rows (the drop
+// goes on server-side), which is no failure of the test itself.
+func dropDatabase(db string) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(5 * time.Second)
+		}
+		var c *native.Conn
+		if c, err = native.Open(context.Background(), "clickhouse://"+testenv.ClickHouseAddr()+"/default"); err != nil {
+			continue
+		}
+		err = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		c.Close()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
 }
