@@ -1,5 +1,10 @@
 -- A customer places a new order: 1-3 order_items and a pending payment, in
 -- one statement (data-modifying CTEs, so FKs hold at the end of it).
+-- ON CONFLICT: the order_id this statement takes from the sequence is a hole
+-- to reinsert_order.sql until this statement commits, so a concurrent
+-- reinsert can fill it first; then this order is not placed (its items and
+-- payment follow the RETURNING, so none are either) instead of the client
+-- aborting on orders_pkey.
 \set cid random(:minc, :maxc)
 \set nitems random(1, 3)
 \set v1 random(:minv, :maxv)
@@ -26,6 +31,7 @@ WITH c AS (
          CASE WHEN :pickup > 4 THEN 'Calle Nueva ' || :cid || ', ' || coalesce(c.city, 'Madrid') END
   FROM c, (SELECT sum(price * q) AS total FROM v) t
   WHERE t.total IS NOT NULL
+  ON CONFLICT (order_id) DO NOTHING
   RETURNING order_id, final_amount, currency
 ), i AS (
   INSERT INTO order_items (order_id, vehicle_id, quantity, unit_price, line_total)

@@ -2,7 +2,9 @@
 -- orders.order_id after a random point (holes come from delete_order.sql) and
 -- insert a new order with exactly that order_id, with an item and a payment.
 -- If there is no hole within 5000 ids nothing happens. ON CONFLICT makes two
--- clients racing for the same hole harmless.
+-- clients racing for the same hole harmless. A hole can also be the id of a
+-- new_order.sql statement that has not committed yet; whichever inserts it
+-- second does nothing (both have ON CONFLICT (order_id) DO NOTHING).
 SELECT max(order_id) AS maxo FROM orders \gset
 \set oid random(1, :maxo)
 \set cid random(:minc, :maxc)
