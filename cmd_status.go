@@ -48,7 +48,9 @@ func newStatusCommand(g *globalOptions) *cli.Command {
 			"data; AGE is now minus ClickHouse's newest cdc_timestamp. The slot lag counts WAL the connector has not\n" +
 			"confirmed (Debezium confirms when it commits its offsets).\n\n" +
 			"Exit codes: 0 measured and no threshold exceeded, 3 a threshold (--max-lag, --max-age, --max-slot-lag)\n" +
-			"exceeded, 4 a server could not be reached (an exceeded threshold wins), 2 usage error.\n" +
+			"exceeded or every server was reached but something is missing (a topic, the slot, a table), 4 a server\n" +
+			"could not be reached, authenticated or TLS-verified (wins over 3; the report is still written and\n" +
+			"lists the cause), 2 usage error.\n" +
 			"--watch runs until interrupted and exits 0.",
 		Flags: o.flags(),
 		Action: func(c *cli.Context) error {
@@ -98,18 +100,35 @@ func runStatus(ctx context.Context, g *globalOptions, o *statusOptions) error {
 	return statusError(rep)
 }
 
-// statusError maps a report to the exit code: breaches win over errors.
+// statusError maps a report to the exit code with check's cause rule: an
+// error whose server could not be reached, authenticated or TLS-verified
+// (4) wins, since what that server would have shown is unknown; otherwise
+// an exceeded threshold or an error from a server that answered (a missing
+// topic, slot or table: the pipeline is misconfigured) is a finding (3).
 func statusError(rep *health.StatusReport) error {
-	if len(rep.Breaches) > 0 {
-		return exitcode.With(exitcode.Findings, fmt.Errorf("status: %s", strings.Join(rep.Breaches, "; ")))
+	if down := rep.Unreachable; len(down) > 0 {
+		names := make([]string, len(down))
+		for i, o := range down {
+			names[i] = o.Error
+			if !strings.Contains(o.Error, o.Cause) {
+				names[i] = o.Cause + ": " + o.Error
+			}
+			if o.Table != "" {
+				names[i] = o.Table + ": " + names[i]
+			}
+		}
+		return exitcode.UnavailableError(fmt.Errorf("status: %d error(s) because a server could not be reached: %s",
+			len(down), strings.Join(names, "; ")))
 	}
-	var errs []string
-	errs = append(errs, rep.Errors...)
+	problems := append([]string(nil), rep.Breaches...)
+	problems = append(problems, rep.Errors...)
 	for _, t := range rep.Tables {
-		errs = append(errs, t.Errors...)
+		for _, e := range t.Errors {
+			problems = append(problems, t.Table+": "+e)
+		}
 	}
-	if len(errs) > 0 {
-		return exitcode.UnavailableError(fmt.Errorf("status: %s", strings.Join(errs, "; ")))
+	if len(problems) > 0 {
+		return exitcode.With(exitcode.Findings, fmt.Errorf("status: %s", strings.Join(problems, "; ")))
 	}
 	return nil
 }

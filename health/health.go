@@ -14,7 +14,10 @@
 // Status measures freshness per table: the group's Kafka lag in messages,
 // the slot's lag in bytes, the newest _version (LSN) and cdc_timestamp in
 // ClickHouse, and how far that is behind the newest change Debezium
-// published for the table.
+// published for the table. Errors follow check's cause rule: those whose
+// server could not be reached, authenticated or TLS-verified are listed in
+// StatusReport.Unreachable with their cause (sluice status exits 4, which
+// wins), the others (a missing topic, slot or table) are findings (3).
 //
 // Where a value can be discovered it is: with a Kafka Connect URL and a
 // connector name, the slot, the publication and the topics come from the

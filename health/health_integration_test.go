@@ -48,6 +48,7 @@ func TestCheckAndStatus(t *testing.T) {
 	})
 
 	t.Run("status", func(t *testing.T) { testStatus(t, f, ends) })
+	t.Run("status causes", func(t *testing.T) { testStatusCauses(t, f) })
 
 	t.Run("slot dropped", func(t *testing.T) {
 		cfg := f.config()
@@ -345,6 +346,53 @@ func testStatus(t *testing.T, f *fixture, drained map[tp]int64) {
 	b.Reset()
 	_ = r.WriteText(&b)
 	t.Log("after the drain\n" + b.String())
+}
+
+// testStatusCauses: a missing topic or table (every server answered) is an
+// error without a cause, sluice status's 3; a server on a closed port is
+// listed in Unreachable with its cause, the 4 that wins.
+func testStatusCauses(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	cfg := f.config()
+	missing := f.connector + ".public.no_such_table"
+	cfg.Topics = append(f.topics(), missing)
+	r := Status(ctx, cfg, Thresholds{}, nil)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "topics do not exist: ["+missing+"]") || len(r.Unreachable) != 0 {
+		t.Errorf("topic missing: errors %q, unreachable %+v", r.Errors, r.Unreachable)
+	}
+
+	cfg = f.config()
+	cfg.TableMap = map[string]string{f.topics()[0]: "no_such_table"}
+	r = Status(ctx, cfg, Thresholds{}, nil)
+	var tableErrs []string
+	for _, tb := range r.Tables {
+		tableErrs = append(tableErrs, tb.Errors...)
+	}
+	if len(r.Errors) != 0 || len(tableErrs) != 1 || !strings.Contains(tableErrs[0], "no_such_table") || len(r.Unreachable) != 0 {
+		t.Errorf("table missing: errors %q, table errors %q, unreachable %+v", r.Errors, tableErrs, r.Unreachable)
+	}
+
+	cfg = f.config()
+	cfg.ClickHouseURL = "clickhouse://default:s3cret@127.0.0.1:1/" + f.name
+	cfg.Topics = append(f.topics(), missing)
+	r = Status(ctx, cfg, Thresholds{}, nil)
+	if len(r.Errors) != 2 || len(r.Unreachable) != 1 || r.Unreachable[0].Cause != secure.CauseRefused ||
+		!strings.Contains(r.Unreachable[0].Error, "127.0.0.1:1") {
+		t.Errorf("clickhouse stopped (and a topic missing): errors %q, unreachable %+v", r.Errors, r.Unreachable)
+	}
+	var b strings.Builder
+	_ = r.WriteText(&b)
+	_ = r.WriteJSON(&b)
+	if strings.Contains(b.String(), "s3cret") || !strings.Contains(b.String(), "1 error(s) because a server could not be reached") {
+		t.Errorf("report:\n%s", b.String())
+	}
+
+	cfg = f.config()
+	cfg.PostgresDSN = "postgres://sluice:s3cret@127.0.0.1:1/" + f.name + "?sslmode=disable"
+	r = Status(ctx, cfg, Thresholds{}, nil)
+	if len(r.Unreachable) != 1 || r.Unreachable[0].Cause != secure.CauseRefused || !strings.HasPrefix(r.Unreachable[0].Error, "postgres:") {
+		t.Errorf("postgres unreachable: errors %q, unreachable %+v", r.Errors, r.Unreachable)
+	}
 }
 
 // settle waits until the high watermarks stop moving (Debezium published

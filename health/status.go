@@ -39,10 +39,28 @@ type StatusReport struct {
 	Tables []TableStatus `json:"tables"`
 	// Breaches names every threshold exceeded.
 	Breaches []string `json:"breaches"`
-	// Errors names what could not be measured (a server unreachable).
+	// Errors names what could not be measured: a server that could not be
+	// reached, or one that answered that something is missing (a topic, the
+	// slot, a table).
 	Errors []string `json:"errors"`
+	// Unreachable lists the errors, the report's and its tables', whose
+	// server could not be reached, authenticated or TLS-verified, with the
+	// cause class: sluice status exits 4 for those, 3 for the other errors
+	// (the cause rule of sluice check).
+	Unreachable []Outage `json:"unreachable"`
 	// Took is how long the measurement took.
 	Took Seconds `json:"took_seconds"`
+}
+
+// Outage is an error of a StatusReport whose server could not be reached,
+// authenticated or TLS-verified.
+type Outage struct {
+	// Table is the table whose measurement failed, "" for the report's own.
+	Table string `json:"table,omitempty"`
+	// Cause is the cause class (secure.Cause*, e.g. "connection refused").
+	Cause string `json:"cause"`
+	// Error is the error as listed in Errors.
+	Error string `json:"error"`
 }
 
 // SlotStatus is the replication slot's position.
@@ -93,6 +111,14 @@ type TableStatus struct {
 	ConsumedPerSecond *float64 `json:"consumed_per_second,omitempty"`
 	ProducedPerSecond *float64 `json:"produced_per_second,omitempty"`
 	Errors            []string `json:"errors,omitempty"`
+	// errs are the errors behind Errors, for their causes.
+	errs []error
+}
+
+// fail records an error of the table's measurement.
+func (t *TableStatus) fail(err error) {
+	t.Errors = append(t.Errors, err.Error())
+	t.errs = append(t.errs, err)
 }
 
 // Seconds is a duration printed as seconds in JSON.
@@ -110,28 +136,42 @@ func Status(ctx context.Context, cfg Config, th Thresholds, prev *StatusReport) 
 	begin := time.Now()
 	r := &StatusReport{Group: cfg.Group}
 	if cfg.ConnectURL != "" {
-		if err := discover(ctx, &cfg); err != nil {
-			r.Errors = append(r.Errors, err.Error())
-		}
+		r.fail(discover(ctx, &cfg))
 	}
 	r.Group = cfg.Group
 	tables, err := kafkaStatus(ctx, cfg)
-	if err != nil {
-		r.Errors = append(r.Errors, err.Error())
-	}
+	r.fail(err)
 	r.Slot, err = slotStatus(ctx, cfg)
-	if err != nil {
-		r.Errors = append(r.Errors, err.Error())
-	}
+	r.fail(err)
 	r.At = time.Now().UTC()
-	if err := clickhouseStatus(ctx, cfg, tables, r.At); err != nil {
-		r.Errors = append(r.Errors, err.Error())
-	}
+	r.fail(clickhouseStatus(ctx, cfg, tables, r.At))
 	r.Tables = tables
+	for _, t := range tables {
+		for _, err := range t.errs {
+			r.classify(t.Table, err)
+		}
+	}
 	r.rates(prev)
 	r.evaluate(th)
 	r.Took = Seconds(time.Since(begin))
 	return r
+}
+
+// fail records err, if any, as one of the report's errors.
+func (r *StatusReport) fail(err error) {
+	if err == nil {
+		return
+	}
+	r.Errors = append(r.Errors, err.Error())
+	r.classify("", err)
+}
+
+// classify lists err in Unreachable when its server could not be reached,
+// authenticated or TLS-verified (the same classes as check's Item.Cause).
+func (r *StatusReport) classify(table string, err error) {
+	if c := connCause(err); c != "" {
+		r.Unreachable = append(r.Unreachable, Outage{Table: table, Cause: c, Error: err.Error()})
+	}
 }
 
 // discover reads the connector's configuration for the slot and topics.
@@ -218,7 +258,7 @@ func kafkaStatus(ctx context.Context, cfg Config) ([]TableStatus, error) {
 		ts.End += p.Target
 		ts.Lag += p.Lag
 		if err := newestChange(ctx, client, dec, p, ts); err != nil {
-			ts.Errors = append(ts.Errors, err.Error())
+			ts.fail(err)
 		}
 	}
 	return out, errors.Join(errs...)
@@ -326,7 +366,7 @@ func clickhouseStatus(ctx context.Context, cfg Config, tables []TableStatus, at 
 		rows, err := conn.Query(ctx, fmt.Sprintf("SELECT count(), max(%s), max(%s) FROM %s",
 			chconn.QuoteIdent(ddl.ColVersion), ts, chconn.QuoteIdent(local)))
 		if err != nil {
-			t.Errors = append(t.Errors, fmt.Sprintf("clickhouse table %s: %v", local, err))
+			t.fail(fmt.Errorf("clickhouse table %s: %w", local, err))
 			continue
 		}
 		t.fromClickHouse(rows[0], at)

@@ -60,16 +60,30 @@ func (r *StatusReport) WriteText(w io.Writer) error {
 	}
 	for _, t := range r.Tables {
 		for _, e := range t.Errors {
-			fmt.Fprintf(w, "error: %s: %s\n", t.Table, e)
+			fmt.Fprintf(w, "error: %s: %s\n", t.Table, r.withCause(t.Table, e))
 		}
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "error: %s\n", e)
+		fmt.Fprintf(w, "error: %s\n", r.withCause("", e))
 	}
 	for _, b := range r.Breaches {
 		fmt.Fprintf(w, "ALERT: %s\n", b)
 	}
+	if n := len(r.Unreachable); n > 0 {
+		fmt.Fprintf(w, "%d error(s) because a server could not be reached\n", n)
+	}
 	return nil
+}
+
+// withCause puts the cause class in front of an error whose server could
+// not be reached, unless the message already says it.
+func (r *StatusReport) withCause(table, msg string) string {
+	for _, o := range r.Unreachable {
+		if o.Table == table && o.Error == msg && !strings.Contains(msg, o.Cause) {
+			return o.Cause + ": " + msg
+		}
+	}
+	return msg
 }
 
 // shortDuration rounds for reading: 850ms, 12.3s, 4m05s, 3h02m.
