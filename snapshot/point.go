@@ -50,11 +50,24 @@ func ParseLSN(s string) (uint64, error) {
 func exportPoint(ctx context.Context, conn *pgx.Conn, timeout, poll time.Duration, log *slog.Logger) (pgx.Tx, Point, error) {
 	var p Point
 	var xmax string
+	// L is the WAL insert position minus one: the insert position is where
+	// the next WAL record will start, so every change record inserted after
+	// L was read starts above L, as (a) in doc.go needs (strictly: a change
+	// at exactly L would tie with the snapshot rows, and ReplacingMergeTree
+	// keeps either). pg_current_wal_lsn() is the write position, which
+	// trails the insert position by the WAL still in the buffers (with
+	// synchronous_commit=off up to a wal_writer_delay's worth): a lower L
+	// makes replicate re-apply more changes the snapshot already holds, and
+	// two runs could read the same L when nothing was written between them,
+	// so a rerun's rows would tie with the interrupted run's. With the insert
+	// position every run is above the previous one: this statement assigns
+	// an xid, so its commit inserts a WAL record after L.
+	//
 	// X is the next xid after L was read, taken by assigning one: a
 	// snapshot's xmax is only latestCompletedXid+1, so a transaction whose
 	// xid is at or above it can be running and would be missed (see doc.go).
 	// The target list is evaluated left to right: L first.
-	err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text, pg_current_xact_id()::text`).Scan(&p.LSN, &xmax)
+	err := conn.QueryRow(ctx, `SELECT (pg_current_wal_insert_lsn() - 1)::text, pg_current_xact_id()::text`).Scan(&p.LSN, &xmax)
 	if err != nil {
 		return nil, p, fmt.Errorf("snapshot: read the current WAL position: %w", err)
 	}
