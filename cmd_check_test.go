@@ -10,8 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/sluice-cdc/sluice/health"
 	"github.com/sluice-cdc/sluice/internal/exitcode"
+	"github.com/sluice-cdc/sluice/internal/secure"
 )
 
 // Every server on a closed port: check still reports every item, exits 4
@@ -186,5 +189,41 @@ func TestCheckConnectTLS(t *testing.T) {
 	// TLS flags with a plain http URL are a usage error.
 	if code, _, stderr := runCLI("check", "--connect-url", "http://127.0.0.1:1", "--connect-tls-ca-file", ca); code != exitcode.Usage {
 		t.Errorf("http URL with --connect-tls-ca-file: exit %d (%s)", code, stderr)
+	}
+}
+
+// Each server's five TLS flags (one helper, tlsFlags) land in that
+// server's settings, from the command line or the environment.
+func TestCheckTLSFlagsReachTheirSettings(t *testing.T) {
+	for _, env := range []string{"SLUICE_KAFKA_TLS_CA_FILE", "SLUICE_CONNECT_TLS_SERVER_NAME"} {
+		t.Setenv(env, "")
+	}
+	o := &checkOptions{}
+	app := &cli.App{Flags: o.flags(), Action: func(*cli.Context) error { return nil }}
+	args := []string{"check"}
+	for _, server := range []string{"clickhouse", "kafka", "connect"} {
+		args = append(args, "--"+server+"-tls-ca-file", server+".ca", "--"+server+"-tls-cert-file", server+".crt",
+			"--"+server+"-tls-key-file", server+".key", "--"+server+"-tls-server-name", server+".example",
+			"--"+server+"-tls-insecure-skip-verify")
+	}
+	t.Setenv("SLUICE_KAFKA_TLS_CA_FILE", "from-env.ca")
+	if err := app.Run(args); err != nil {
+		t.Fatal(err)
+	}
+	for server, got := range map[string]secure.TLSFiles{"clickhouse": o.conn.chTLS, "kafka": o.conn.kafka.TLSFiles, "connect": o.conn.connect.TLSFiles} {
+		want := secure.TLSFiles{CAFile: server + ".ca", CertFile: server + ".crt", KeyFile: server + ".key",
+			ServerName: server + ".example", InsecureSkipVerify: true}
+		if got != want {
+			t.Errorf("%s: %+v, want %+v", server, got, want)
+		}
+	}
+	o = &checkOptions{}
+	app = &cli.App{Flags: o.flags(), Action: func(*cli.Context) error { return nil }}
+	t.Setenv("SLUICE_CONNECT_TLS_SERVER_NAME", "env.example")
+	if err := app.Run([]string{"check"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.conn.kafka.CAFile != "from-env.ca" || o.conn.connect.ServerName != "env.example" {
+		t.Errorf("environment: kafka CA %q, connect server name %q", o.conn.kafka.CAFile, o.conn.connect.ServerName)
 	}
 }

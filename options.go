@@ -181,33 +181,20 @@ func (c *connOptions) flags(pgDSN, chURL *string, kafka bool) []cli.Flag {
 				Usage: "ClickHouse password (prefer the environment variable or --clickhouse-password-file; overrides the URL's)"},
 			&cli.StringFlag{Name: "clickhouse-password-file", EnvVars: env("CLICKHOUSE_PASSWORD_FILE"), Destination: &c.chPasswordFile,
 				Usage: "read the ClickHouse password from this file (overrides the URL's)"},
-			&cli.StringFlag{Name: "clickhouse-tls-ca-file", EnvVars: env("CLICKHOUSE_TLS_CA_FILE"), Destination: &c.chTLS.CAFile,
-				Usage: "PEM CA certificates that sign ClickHouse's certificate (implies TLS, like ?secure=true in the URL)"},
-			&cli.StringFlag{Name: "clickhouse-tls-cert-file", EnvVars: env("CLICKHOUSE_TLS_CERT_FILE"), Destination: &c.chTLS.CertFile,
-				Usage: "client certificate (PEM) for ClickHouse, with --clickhouse-tls-key-file"},
-			&cli.StringFlag{Name: "clickhouse-tls-key-file", EnvVars: env("CLICKHOUSE_TLS_KEY_FILE"), Destination: &c.chTLS.KeyFile,
-				Usage: "client private key (PEM) for ClickHouse"},
-			&cli.StringFlag{Name: "clickhouse-tls-server-name", EnvVars: env("CLICKHOUSE_TLS_SERVER_NAME"), Destination: &c.chTLS.ServerName,
-				Usage: "name ClickHouse's certificate must carry (default: the URL's host)"},
-			&cli.BoolFlag{Name: "clickhouse-tls-insecure-skip-verify", EnvVars: env("CLICKHOUSE_TLS_INSECURE_SKIP_VERIFY"), Destination: &c.chTLS.InsecureSkipVerify,
-				Usage: "accept any ClickHouse certificate (testing only; logs a warning)"},
 		)
+		flags = append(flags, tlsFlags("clickhouse", &c.chTLS, tlsHelp{
+			server: "ClickHouse", certs: "ClickHouse's certificate", any: "ClickHouse certificate",
+			caNote: "implies TLS, like ?secure=true in the URL", nameNote: "default: the URL's host"})...)
 	}
 	if kafka {
 		c.kafkaOn = true
 		flags = append(flags,
 			&cli.BoolFlag{Name: "kafka-tls", EnvVars: env("KAFKA_TLS"), Destination: &c.kafka.TLS,
-				Usage: "connect to Kafka with TLS (implied by any --kafka-tls-* flag)"},
-			&cli.StringFlag{Name: "kafka-tls-ca-file", EnvVars: env("KAFKA_TLS_CA_FILE"), Destination: &c.kafka.CAFile,
-				Usage: "PEM CA certificates that sign the brokers' certificates (default: the system roots)"},
-			&cli.StringFlag{Name: "kafka-tls-cert-file", EnvVars: env("KAFKA_TLS_CERT_FILE"), Destination: &c.kafka.CertFile,
-				Usage: "client certificate (PEM) for Kafka (mutual TLS), with --kafka-tls-key-file"},
-			&cli.StringFlag{Name: "kafka-tls-key-file", EnvVars: env("KAFKA_TLS_KEY_FILE"), Destination: &c.kafka.KeyFile,
-				Usage: "client private key (PEM) for Kafka"},
-			&cli.StringFlag{Name: "kafka-tls-server-name", EnvVars: env("KAFKA_TLS_SERVER_NAME"), Destination: &c.kafka.ServerName,
-				Usage: "name the brokers' certificates must carry (default: each broker's host)"},
-			&cli.BoolFlag{Name: "kafka-tls-insecure-skip-verify", EnvVars: env("KAFKA_TLS_INSECURE_SKIP_VERIFY"), Destination: &c.kafka.InsecureSkipVerify,
-				Usage: "accept any broker certificate (testing only; logs a warning)"},
+				Usage: "connect to Kafka with TLS (implied by any --kafka-tls-* flag)"})
+		flags = append(flags, tlsFlags("kafka", &c.kafka.TLSFiles, tlsHelp{
+			server: "Kafka", certs: "the brokers' certificates", any: "broker certificate",
+			caNote: "default: the system roots", nameNote: "default: each broker's host"})...)
+		flags = append(flags,
 			&cli.StringFlag{Name: "kafka-sasl-mechanism", EnvVars: env("KAFKA_SASL_MECHANISM"), Destination: &c.kafka.SASLMechanism,
 				Usage: "SASL mechanism: plain, scram-sha-256 or scram-sha-512 (default: no SASL)"},
 			&cli.StringFlag{Name: "kafka-sasl-username", EnvVars: env("KAFKA_SASL_USERNAME"), Destination: &c.kafka.Username,
@@ -226,23 +213,45 @@ func (c *connOptions) flags(pgDSN, chURL *string, kafka bool) []cli.Flag {
 func (c *connOptions) connectFlags(connectURL *string) []cli.Flag {
 	c.connectURL = connectURL
 	env := func(n string) []string { return []string{"SLUICE_CONNECT_" + n} }
-	return []cli.Flag{
-		&cli.StringFlag{Name: "connect-tls-ca-file", EnvVars: env("TLS_CA_FILE"), Destination: &c.connect.CAFile,
-			Usage: "PEM CA certificates that sign Kafka Connect's certificate (https --connect-url; default: the system roots)"},
-		&cli.StringFlag{Name: "connect-tls-cert-file", EnvVars: env("TLS_CERT_FILE"), Destination: &c.connect.CertFile,
-			Usage: "client certificate (PEM) for Kafka Connect (mutual TLS), with --connect-tls-key-file"},
-		&cli.StringFlag{Name: "connect-tls-key-file", EnvVars: env("TLS_KEY_FILE"), Destination: &c.connect.KeyFile,
-			Usage: "client private key (PEM) for Kafka Connect"},
-		&cli.StringFlag{Name: "connect-tls-server-name", EnvVars: env("TLS_SERVER_NAME"), Destination: &c.connect.ServerName,
-			Usage: "name Kafka Connect's certificate must carry (default: the URL's host)"},
-		&cli.BoolFlag{Name: "connect-tls-insecure-skip-verify", EnvVars: env("TLS_INSECURE_SKIP_VERIFY"), Destination: &c.connect.InsecureSkipVerify,
-			Usage: "accept any Kafka Connect certificate (testing only; logs a warning)"},
+	flags := tlsFlags("connect", &c.connect.TLSFiles, tlsHelp{
+		server: "Kafka Connect", certs: "Kafka Connect's certificate", any: "Kafka Connect certificate",
+		caNote: "https --connect-url; default: the system roots", nameNote: "default: the URL's host"})
+	return append(flags,
 		&cli.StringFlag{Name: "connect-username", EnvVars: env("USERNAME"), Destination: &c.connect.Username,
 			Usage: "Kafka Connect REST user (HTTP basic authentication)"},
 		&cli.StringFlag{Name: "connect-password", EnvVars: env("PASSWORD"), Destination: &c.connect.Password,
 			Usage: "Kafka Connect REST password (prefer the environment variable or --connect-password-file; overrides the URL's)"},
 		&cli.StringFlag{Name: "connect-password-file", EnvVars: env("PASSWORD_FILE"), Destination: &c.connectPasswordFile,
 			Usage: "read the Kafka Connect REST password from this file (overrides --connect-password)"},
+	)
+}
+
+// tlsHelp words the help of one server's TLS flags.
+type tlsHelp struct {
+	server   string // "client certificate (PEM) for <server>"
+	certs    string // "PEM CA certificates that sign <certs>"
+	any      string // "accept any <any>"
+	caNote   string // in parentheses after the CA file's help
+	nameNote string // in parentheses after the server name's help
+}
+
+// tlsFlags are the TLS flags every server has, --<name>-tls-ca-file,
+// -cert-file, -key-file, -server-name and -insecure-skip-verify (and
+// SLUICE_<NAME>_TLS_* in the environment), into dst.
+func tlsFlags(name string, dst *secure.TLSFiles, h tlsHelp) []cli.Flag {
+	prefix := name + "-tls-"
+	env := func(n string) []string { return []string{"SLUICE_" + strings.ToUpper(name) + "_TLS_" + n} }
+	return []cli.Flag{
+		&cli.StringFlag{Name: prefix + "ca-file", EnvVars: env("CA_FILE"), Destination: &dst.CAFile,
+			Usage: fmt.Sprintf("PEM CA certificates that sign %s (%s)", h.certs, h.caNote)},
+		&cli.StringFlag{Name: prefix + "cert-file", EnvVars: env("CERT_FILE"), Destination: &dst.CertFile,
+			Usage: fmt.Sprintf("client certificate (PEM) for %s (mutual TLS), with --%skey-file", h.server, prefix)},
+		&cli.StringFlag{Name: prefix + "key-file", EnvVars: env("KEY_FILE"), Destination: &dst.KeyFile,
+			Usage: "client private key (PEM) for " + h.server},
+		&cli.StringFlag{Name: prefix + "server-name", EnvVars: env("SERVER_NAME"), Destination: &dst.ServerName,
+			Usage: fmt.Sprintf("name %s must carry (%s)", h.certs, h.nameNote)},
+		&cli.BoolFlag{Name: prefix + "insecure-skip-verify", EnvVars: env("INSECURE_SKIP_VERIFY"), Destination: &dst.InsecureSkipVerify,
+			Usage: "accept any " + h.any + " (testing only; logs a warning)"},
 	}
 }
 
