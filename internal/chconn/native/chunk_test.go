@@ -6,13 +6,27 @@ import (
 	"testing"
 )
 
+// wideStrings is a string column of n values of size bytes each.
+func wideStrings(n, size int) []string {
+	col := make([]string, n)
+	for i := range col {
+		col[i] = strings.Repeat("x", size)
+	}
+	return col
+}
+
+// valuesOf is the reflect form of an insert's columns.
+func valuesOf(cols ...any) []reflect.Value {
+	values := make([]reflect.Value, len(cols))
+	for i, col := range cols {
+		values[i] = reflect.ValueOf(col)
+	}
+	return values
+}
+
 // TestChunkRows: wide string rows make small data blocks (bounded client
 // buffers), narrow rows keep 8192-row blocks.
 func TestChunkRows(t *testing.T) {
-	wide := make([]string, 10000)
-	for i := range wide {
-		wide[i] = strings.Repeat("x", 3000)
-	}
 	s := "y"
 	narrow := make([]*string, 10000)
 	for i := range narrow {
@@ -23,15 +37,11 @@ func TestChunkRows(t *testing.T) {
 		cols []any
 		want int
 	}{
-		{[]any{wide, ints}, (2 << 20) / 3008},
+		{[]any{wideStrings(10000, 3000), ints}, (2 << 20) / 3008},
 		{[]any{narrow, ints}, insertChunkRows},
 		{[]any{ints}, insertChunkRows},
 	} {
-		values := make([]reflect.Value, len(c.cols))
-		for i, col := range c.cols {
-			values[i] = reflect.ValueOf(col)
-		}
-		if got := chunkRows(values, 10000); got != c.want {
+		if got := chunkRows(valuesOf(c.cols...), 10000); got != c.want {
 			t.Errorf("chunkRows = %d, want %d", got, c.want)
 		}
 	}

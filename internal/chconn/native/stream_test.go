@@ -2,19 +2,14 @@ package native
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 )
 
 // A write's data blocks stay near streamBlockBytes: long strings make
 // short blocks, narrow rows stop at streamBlockRows.
 func TestStreamBlockRows(t *testing.T) {
-	long := make([]string, 10000)
-	for i := range long {
-		long[i] = strings.Repeat("x", 3000)
-	}
 	ids := make([]int64, 10000)
-	s := &stream{values: []reflect.Value{reflect.ValueOf(ids), reflect.ValueOf(long)}, scaled: make([]scaledDecimal, 2)}
+	s := &stream{values: valuesOf(ids, wideStrings(10000, 3000)), scaled: make([]scaledDecimal, 2)}
 	if got, want := s.blockRows(10000), streamBlockBytes/3008; got != want {
 		t.Errorf("3 KB strings: %d rows per block, want %d", got, want)
 	}
