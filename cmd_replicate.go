@@ -53,6 +53,7 @@ type replicateOptions struct {
 	maxDuration     time.Duration
 	batchMessages   int
 	batchBytes      int
+	lookahead       int
 	flushRows       int
 	flushBytes      int
 	flushInterval   time.Duration
@@ -83,6 +84,7 @@ func (o *replicateOptions) flags() []cli.Flag {
 		&cli.DurationFlag{Name: "max-duration", EnvVars: env("MAX_DURATION"), Usage: "stop reading after this long (0: no bound)", Destination: &o.maxDuration},
 		&cli.IntFlag{Name: "batch-messages", Value: replicate.DefaultBatchMessages, EnvVars: env("BATCH_MESSAGES"), Usage: "messages per Kafka read batch (bounds the raw messages in memory)", Destination: &o.batchMessages},
 		&cli.IntFlag{Name: "batch-bytes", Value: replicate.DefaultBatchBytes, EnvVars: env("BATCH_BYTES"), Usage: "message bytes per batch (bounds memory)", Destination: &o.batchBytes},
+		&cli.IntFlag{Name: "lookahead-batches", Value: replicate.DefaultLookahead, EnvVars: env("LOOKAHEAD_BATCHES"), Usage: "batches decoded ahead while the ClickHouse lookups of their deletes and TOAST updates run (each holds up to --batch-bytes)", Destination: &o.lookahead},
 		&cli.IntFlag{Name: "flush-rows", Value: replicate.DefaultFlushRows, EnvVars: env("FLUSH_ROWS"), Usage: "write and commit once the batches read hold this many rows (one insert per table)", Destination: &o.flushRows},
 		&cli.IntFlag{Name: "flush-bytes", Value: replicate.DefaultFlushBytes, EnvVars: env("FLUSH_BYTES"), Usage: "write and commit once the pending rows hold about this many bytes (bounds memory)", Destination: &o.flushBytes},
 		&cli.DurationFlag{Name: "flush-interval", Value: replicate.DefaultFlushInterval, EnvVars: env("FLUSH_INTERVAL"), Usage: "write and commit at least this often", Destination: &o.flushInterval},
@@ -150,6 +152,7 @@ func (o *replicateOptions) config() (replicate.Config, error) {
 	cfg.Source = src
 	cfg.MaxMessages, cfg.MaxDuration = o.maxMessages, o.maxDuration
 	cfg.BatchMessages, cfg.BatchBytes = o.batchMessages, o.batchBytes
+	cfg.LookaheadBatches = o.lookahead
 	cfg.FlushRows, cfg.FlushBytes, cfg.FlushInterval = o.flushRows, o.flushBytes, o.flushInterval
 	cfg.MaxDeadLetters, cfg.Follow, cfg.RetryTimeout = o.maxDeadLetters, o.follow, o.retryTimeout
 	cfg.RunID = newRunID()

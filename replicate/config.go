@@ -21,6 +21,7 @@ import (
 const (
 	DefaultBatchMessages  = 10000
 	DefaultBatchBytes     = 4 << 20
+	DefaultLookahead      = 6
 	DefaultFlushRows      = 150000
 	DefaultFlushBytes     = 16 << 20
 	DefaultFlushInterval  = 30 * time.Second
@@ -60,6 +61,12 @@ type Config struct {
 
 	BatchMessages int
 	BatchBytes    int
+	// LookaheadBatches bounds the batches decoded and queued while the
+	// ClickHouse lookups of their fills run (deletes and TOAST
+	// placeholders need the stored row): a batch is filled and built as
+	// soon as its lookups are done, or when more than this many are
+	// queued. Each queued batch holds up to BatchBytes of messages.
+	LookaheadBatches int
 	// FlushRows, FlushBytes and FlushInterval bound the flush window: the
 	// batches whose rows wait in the tables' blocks (typed values; the
 	// Kafka messages are released after each batch) until they are written
@@ -98,6 +105,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchBytes <= 0 {
 		c.BatchBytes = DefaultBatchBytes
+	}
+	if c.LookaheadBatches <= 0 {
+		c.LookaheadBatches = DefaultLookahead
 	}
 	if c.FlushRows <= 0 {
 		c.FlushRows = DefaultFlushRows

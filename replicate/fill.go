@@ -65,13 +65,7 @@ func lookupKeys(ctx context.Context, conn chconn.Conn, t *table, events []*event
 	for j, i := range keyCols {
 		names[j] = chconn.QuoteIdent(t.cols[i].col.Name)
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE (%s) IN (%s)", strings.Join(sel, ", "), chconn.QuoteIdent(t.name),
-		strings.Join(names, ", "), strings.Join(tuples, ", "))
-	if len(keyCols) == 1 {
-		q = fmt.Sprintf("SELECT %s FROM %s FINAL WHERE %s IN (%s)", strings.Join(sel, ", "), chconn.QuoteIdent(t.name),
-			names[0], strings.Join(tuples, ", "))
-	}
-	rows, err := conn.Query(ctx, q)
+	rows, err := conn.Query(ctx, lookupQuery(t.name, sel, names, tuples))
 	if err != nil {
 		return fmt.Errorf("table %s: read current rows for the fill: %w", t.name, err)
 	}
@@ -81,6 +75,24 @@ func lookupKeys(ctx context.Context, conn chconn.Conn, t *table, events []*event
 		}
 	}
 	return nil
+}
+
+// lookupQuery reads the latest row of each key without FINAL: the
+// primary-key condition then moves to PREWHERE, so only the granules
+// holding a key are read beyond the key columns, and no merge of every part
+// of the table is needed; the version order picks what FINAL would (rows of
+// equal version are replays of the same change). Unlike FINAL on servers
+// with ReplacingMergeTree(_version, _is_deleted), it also returns delete
+// markers, which the fill treats as no live row.
+func lookupQuery(table string, sel, keyNames, tuples []string) string {
+	keys := strings.Join(keyNames, ", ")
+	cond := "(" + keys + ")"
+	if len(keyNames) == 1 {
+		cond = keys
+	}
+	return fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (%s) ORDER BY %s DESC LIMIT 1 BY %s",
+		strings.Join(sel, ", "), chconn.QuoteIdent(table), cond, strings.Join(tuples, ", "),
+		chconn.QuoteIdent(ddl.ColVersion), keys)
 }
 
 // selectExpr selects a column as (isNull, text): the null flag keeps NULL

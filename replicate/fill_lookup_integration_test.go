@@ -49,7 +49,7 @@ func TestFillJoinsRowsLookedUpAheadAndAtFillTime(t *testing.T) {
 	ahead, atFill := update(1), update(2)
 
 	// The lookup ahead asked for key 1 only.
-	pre := &prefetch{keys: map[string]*event{ahead.key: ahead}, done: make(chan struct{})}
+	pre := &prefetch{keys: map[string]*event{ahead.key: ahead}, done: make(chan struct{}), started: true}
 	pre.rows, pre.err = lookup(ctx, conn, tbl.lookupCopy(), pre.keys)
 	close(pre.done)
 	if pre.err != nil || pre.rows[ahead.key] == nil {
@@ -58,7 +58,7 @@ func TestFillJoinsRowsLookedUpAheadAndAtFillTime(t *testing.T) {
 
 	r := &runner{cfg: Config{CH: conn, RetryTimeout: 10 * time.Second, Now: time.Now}, rep: newReport("test", "test", time.Now()), ph: newPlaceholders("")}
 	res := &batchResult{}
-	if err := r.fill(ctx, tbl, []*event{ahead, atFill}, res, pre); err != nil {
+	if err := r.fill(ctx, tbl, []*event{ahead, atFill}, res, pre, pre.keys); err != nil {
 		t.Fatalf("fill: %v", err)
 	}
 	for _, dl := range res.deadLetters {

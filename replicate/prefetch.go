@@ -2,98 +2,213 @@ package replicate
 
 import (
 	"context"
+	"maps"
 	"time"
 
+	"github.com/sluice-cdc/sluice/internal/debezium"
 	"github.com/sluice-cdc/sluice/internal/kafkasrc"
 	"github.com/sluice-cdc/sluice/internal/typemap"
 )
 
-// decoded is a batch decoded and routed whose fill and build wait until
-// the next batch is decoded (runner.ahead): the ClickHouse lookups of its
-// fills run in the background meanwhile, instead of stopping the main
-// goroutine for a FINAL query per table and batch.
+// decoded is a batch decoded and routed that waits in the lookahead queue
+// (runner.queue) for its fill and build: the ClickHouse lookups of its
+// fills run in the background meanwhile, while the next batches are read
+// and decoded, instead of stopping the main goroutine for a FINAL query
+// per table and batch.
 type decoded struct {
 	b     *kafkasrc.Batch
 	res   *batchResult
 	order []*table
 	byT   map[*table][]*event
+	// pre is, per table, the lookup holding the keys this batch asked
+	// (asked); a lookup serves every batch queued while it was open.
 	pre   map[*table]*prefetch
+	asked map[*table]map[string]*event
 }
 
-func (d *decoded) messages() int64 {
-	if d == nil {
-		return 0
-	}
-	return int64(len(d.b.Messages))
-}
+func (d *decoded) messages() int64 { return int64(len(d.b.Messages)) }
 
-// wait waits for the batch's lookups (nil-safe).
-func (d *decoded) wait() {
-	if d == nil {
-		return
-	}
+// ready tells whether every lookup of the batch has finished.
+func (d *decoded) ready() bool {
 	for _, p := range d.pre {
-		p.wait()
+		if !p.finished() {
+			return false
+		}
 	}
+	return true
 }
 
-// prefetch is one table's lookup started ahead: the stored rows of keys
-// (nil when ClickHouse has none), or err. It ends before done closes.
+// prefetch is one table's lookup started ahead for the keys of one or more
+// queued batches: the stored rows of keys (nil when ClickHouse has none),
+// or err. It ends before done closes.
 type prefetch struct {
-	keys map[string]*event
-	done chan struct{}
-	rows map[string]*storedRow
-	err  error
-	took time.Duration
+	keys      map[string]*event
+	started   bool
+	accounted bool
+	done      chan struct{}
+	rows      map[string]*storedRow
+	err       error
+	took      time.Duration
 }
 
 func (p *prefetch) wait() {
-	if p != nil {
+	if p != nil && p.started {
 		<-p.done
 	}
 }
 
-// startPrefetch starts, per table of the batch, the lookup of the keys
-// whose fill will need ClickHouse's state as far as can be told now: not in
-// the pending block nor the block being written, no truncate around.
+func (p *prefetch) finished() bool {
+	if !p.started {
+		return false
+	}
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// lookahead is a table's share of the queue: how many queued events hold
+// each key and how many queued truncates there are (the keys whose stored
+// row may still change before a queued batch's fill), and its lookups: at
+// most one running, the keys of the batches queued meanwhile gathered in
+// the next one (open). On a small table every lookup reads about every
+// granule, so one query for several batches costs about what one for a
+// single batch does.
+type lookahead struct {
+	keys    map[string]int
+	truncs  int
+	running *prefetch
+	open    *prefetch
+}
+
+func (r *runner) lookahead(t *table) *lookahead {
+	la := r.look[t]
+	if la == nil {
+		la = &lookahead{keys: map[string]int{}}
+		if r.look == nil {
+			r.look = map[*table]*lookahead{}
+		}
+		r.look[t] = la
+	}
+	return la
+}
+
+// enqueue queues a decoded batch: the keys whose fill will need
+// ClickHouse's state join the table's open lookup, which starts as soon
+// as the table has no lookup running.
 //
-// Why the rows stay valid until the fill: ClickHouse's state of a key
-// changes only when a window holding the key is written, and such a window
-// would have to be built after now; nothing is built before this batch's
-// fill (finishAhead, which runs first when anything must be flushed). Keys
-// the fill needs that were not looked up here (the window being written
-// finished meanwhile and its block was released) are looked up then.
-func (r *runner) startPrefetch(ctx context.Context, d *decoded) {
+// Why a stored row read ahead stays valid until the fill: ClickHouse's
+// state of a key changes only when a window holding the key is written.
+// A key is asked only when no block in memory holds it (pending, being
+// written) and no batch queued before this one does: every batch built
+// before this one's fill is one of those, so no window written before the
+// fill holds the key. Keys the fill needs that were not asked (their
+// window was written and released meanwhile) are looked up then.
+func (r *runner) enqueue(ctx context.Context, d *decoded) {
 	for _, t := range d.order {
-		keys := r.prefetchKeys(t, d.byT[t])
-		if len(keys) == 0 {
+		la := r.lookahead(t)
+		evs := d.byT[t]
+		if keys := r.prefetchKeys(t, la, evs); len(keys) > 0 {
+			if la.open == nil {
+				la.open = &prefetch{keys: map[string]*event{}, done: make(chan struct{})}
+			}
+			maps.Copy(la.open.keys, keys)
+			if d.pre == nil {
+				d.pre, d.asked = map[*table]*prefetch{}, map[*table]map[string]*event{}
+			}
+			d.pre[t], d.asked[t] = la.open, keys
+		}
+		la.count(evs, 1)
+	}
+	r.queue = append(r.queue, d)
+	r.pumpLookups(ctx)
+}
+
+// dequeued forgets the keys of a batch just built (they are in the
+// pending block now).
+func (r *runner) dequeued(d *decoded) {
+	for _, t := range d.order {
+		r.lookahead(t).count(d.byT[t], -1)
+	}
+}
+
+func (la *lookahead) count(evs []*event, delta int) {
+	for _, e := range evs {
+		if e.op == debezium.OpTruncate {
+			la.truncs += delta
 			continue
 		}
-		if d.pre == nil {
-			d.pre = map[*table]*prefetch{}
+		if n := la.keys[e.key] + delta; n > 0 {
+			la.keys[e.key] = n
+		} else {
+			delete(la.keys, e.key)
 		}
-		p := &prefetch{keys: keys, done: make(chan struct{})}
-		d.pre[t] = p
-		snap := t.lookupCopy()
-		go func() {
-			defer close(p.done)
-			t0 := time.Now()
-			// The same retries as a lookup at fill time: its error is the
-			// fill's error.
-			p.err = withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+snap.name, func(ctx context.Context) error {
-				var err error
-				p.rows, err = lookup(ctx, r.conn(), snap, keys)
-				return err
-			})
-			p.took = time.Since(t0)
-		}()
+	}
+}
+
+// pumpLookups starts each table's open lookup once none is running.
+func (r *runner) pumpLookups(ctx context.Context) {
+	for t, la := range r.look {
+		if la.open != nil && (la.running == nil || la.running.finished()) {
+			r.startLookup(ctx, t, la.open)
+		}
+	}
+}
+
+// startLookup starts p (a table's open lookup) now: it becomes the
+// table's running one.
+func (r *runner) startLookup(ctx context.Context, t *table, p *prefetch) {
+	la := r.lookahead(t)
+	if la.open == p {
+		la.open = nil
+	}
+	la.running = p
+	p.started = true
+	snap := t.lookupCopy()
+	go func() {
+		defer close(p.done)
+		t0 := time.Now()
+		// The same retries as a lookup at fill time: its error is the
+		// fill's error.
+		p.err = withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+snap.name, func(ctx context.Context) error {
+			var err error
+			p.rows, err = lookup(ctx, r.conn(), snap, p.keys)
+			return err
+		})
+		p.took = time.Since(t0)
+	}()
+}
+
+// startLookups starts the lookups of d not started yet (d is about to be
+// filled).
+func (r *runner) startLookups(ctx context.Context, d *decoded) {
+	for t, p := range d.pre {
+		if !p.started {
+			r.startLookup(ctx, t, p)
+		}
+	}
+}
+
+// waitLookups waits for every lookup of the queued batches: none outlives
+// the run or a dropped window.
+func (r *runner) waitLookups() {
+	for _, la := range r.look {
+		la.running.wait()
+		la.open = nil
+	}
+	for _, d := range r.queue {
+		for _, p := range d.pre {
+			p.wait()
+		}
 	}
 }
 
 // prefetchKeys are the keys of evs whose first event needs a fill that no
-// block in memory can give.
-func (r *runner) prefetchKeys(t *table, evs []*event) map[string]*event {
-	if t.block.truncate || hasTruncate(evs) || r.inflightTruncates(t) {
+// block in memory and no batch queued before can give.
+func (r *runner) prefetchKeys(t *table, la *lookahead, evs []*event) map[string]*event {
+	if t.block.truncate || la.truncs > 0 || hasTruncate(evs) || r.inflightTruncates(t) {
 		return nil
 	}
 	keys := map[string]*event{}
@@ -105,6 +220,9 @@ func (r *runner) prefetchKeys(t *table, evs []*event) map[string]*event {
 		first[e.key] = true
 		if !e.needsFill() {
 			continue
+		}
+		if la.keys[e.key] > 0 {
+			continue // a batch queued before holds it
 		}
 		if _, pending := t.latest[e.key]; pending {
 			continue
@@ -131,19 +249,22 @@ func (t *table) lookupCopy() *table {
 	return &table{name: t.name, cols: cols, part: t.part, profile: t.profile, pol: t.pol}
 }
 
-// usePrefetch moves the keys of need that were looked up ahead into stored
-// (a key ClickHouse does not have stays out of stored: no row).
-func (r *runner) usePrefetch(p *prefetch, need map[string]*event, stored map[string]*storedRow) error {
+// usePrefetch moves the keys of need that the batch asked ahead into
+// stored (a key ClickHouse does not have stays out of stored: no row).
+func (r *runner) usePrefetch(p *prefetch, asked, need map[string]*event, stored map[string]*storedRow) error {
 	if p == nil {
 		return nil
 	}
-	r.stages.prefetches++
-	r.stages.prefetch += p.took
+	if !p.accounted {
+		p.accounted = true
+		r.stages.prefetches++
+		r.stages.prefetch += p.took
+	}
 	if p.err != nil {
 		return p.err
 	}
 	for k := range need {
-		if _, asked := p.keys[k]; !asked {
+		if _, ok := asked[k]; !ok {
 			continue
 		}
 		if row := p.rows[k]; row != nil {

@@ -30,28 +30,29 @@ type written struct {
 	truncate bool
 }
 
-// process decodes and routes one batch, then finishes the batch decoded
-// before it (fill, build, into the flush window) and keeps this one as
-// r.ahead with its ClickHouse lookups started: they run while the next
-// batch is read and decoded (see prefetch.go). Nothing is written or
-// committed here, except that a window that must not be mixed with this
-// batch (a table evolves, a table is truncated) is flushed first, and a
-// full window is handed to the writer.
+// process decodes and routes one batch and queues it with its ClickHouse
+// lookups started (see prefetch.go), then fills and builds the batches at
+// the head of the queue whose lookups are done, and any beyond the queue's
+// bound (LookaheadBatches), into the flush window. Nothing is written or
+// committed here, except that a window that must not be mixed with a batch
+// (a table evolves, a table is truncated) is flushed first, and a full
+// window is handed to the writer.
 func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) error {
 	d, err := r.decodeBatch(ctx, b)
 	if err != nil {
 		return err
 	}
-	if err := r.finishAhead(ctx); err != nil {
-		return err
+	r.enqueue(ctx, d)
+	for len(r.queue) > 0 && (len(r.queue) > r.cfg.LookaheadBatches || r.queue[0].ready()) {
+		if err := r.finishHead(ctx); err != nil {
+			return err
+		}
 	}
-	r.ahead = d
-	r.startPrefetch(ctx, d)
 	return nil
 }
 
 // decodeBatch decodes and routes a batch; a table that must evolve first
-// has the batch ahead finished and the window written and committed.
+// has the queued batches finished and the window written and committed.
 func (r *runner) decodeBatch(ctx context.Context, b *kafkasrc.Batch) (*decoded, error) {
 	t0 := time.Now()
 	defer func() { r.stages.since(&r.stages.decode, t0) }()
@@ -61,7 +62,7 @@ func (r *runner) decodeBatch(ctx context.Context, b *kafkasrc.Batch) (*decoded, 
 		case err == nil:
 			return &decoded{b: b, res: res, order: order, byT: byT}, nil
 		case errors.Is(err, errFlushFirst):
-			if err := r.flush(ctx); err != nil { // finishes the batch ahead first
+			if err := r.flush(ctx); err != nil { // finishes the queued batches first
 				return nil, err
 			}
 		case errors.Is(err, errRestart):
@@ -74,24 +75,45 @@ func (r *runner) decodeBatch(ctx context.Context, b *kafkasrc.Batch) (*decoded, 
 	}
 }
 
-// finishAhead runs fill and build for the batch decoded ahead and adds it
-// to the flush window; then the window is flushed when the dead-letter
-// limit is crossed (the run stops right after that batch) or handed to the
-// writer when full.
-func (r *runner) finishAhead(ctx context.Context) error {
-	d := r.ahead
-	if d == nil {
-		return nil
+// finishQueue fills and builds every queued batch, in order.
+func (r *runner) finishQueue(ctx context.Context) error {
+	for len(r.queue) > 0 {
+		if err := r.finishHead(ctx); err != nil {
+			return err
+		}
 	}
-	r.ahead = nil
-	defer d.wait() // its lookups end before the tables change
+	return nil
+}
+
+// dropQueue drops the queued batches unbuilt, once their lookups ended.
+func (r *runner) dropQueue() {
+	r.waitLookups()
+	r.queue, r.look = nil, nil
+}
+
+func (r *runner) queuedMessages() int64 {
+	var n int64
+	for _, d := range r.queue {
+		n += d.messages()
+	}
+	return n
+}
+
+// finishHead runs fill and build for the batch at the head of the queue
+// and adds it to the flush window; then the window is flushed when the
+// dead-letter limit is crossed (the run stops right after that batch) or
+// handed to the writer when full.
+func (r *runner) finishHead(ctx context.Context) error {
+	d := r.queue[0]
+	r.queue = r.queue[1:]
+	r.startLookups(ctx, d)
 	t0 := time.Now()
 	// A truncate empties the table before the block is inserted: rows of
 	// earlier batches of the window must be written (and the latest states
 	// read back) before it, so the window is flushed first.
 	for _, t := range d.order {
 		if t.block.rows > 0 && hasTruncate(d.byT[t]) {
-			if err := r.flush(ctx); err != nil {
+			if err := r.flushWindow(ctx); err != nil {
 				return err
 			}
 			t0 = time.Now()
@@ -100,17 +122,19 @@ func (r *runner) finishAhead(ctx context.Context) error {
 	}
 	now := r.cfg.Now().UTC().Truncate(time.Second)
 	for _, t := range d.order {
-		if err := r.fill(ctx, t, d.byT[t], d.res, d.pre[t]); err != nil {
+		if err := r.fill(ctx, t, d.byT[t], d.res, d.pre[t], d.asked[t]); err != nil {
 			return err
 		}
 		t0 = r.stages.since(&r.stages.fill, t0)
 		r.build(t, d.byT[t], d.res, now)
 		t0 = r.stages.since(&r.stages.build, t0)
 	}
+	r.dequeued(d)
 	r.win.add(d.b, d.res, d.order)
+	r.pumpLookups(ctx)
 	switch {
 	case r.deadLetterLimitCrossed():
-		return r.flush(ctx) // stop right after the batch that crossed it
+		return r.flushWindow(ctx) // stop right after the batch that crossed it
 	case r.windowFull():
 		return r.flushAsync(ctx)
 	}
@@ -285,7 +309,7 @@ func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 // earlier batch of the flush window), else its row in the block being
 // written (the previous window), else the stored row in ClickHouse (one
 // FINAL lookup per table per batch for the keys that need it).
-func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult, pre *prefetch) error {
+func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult, pre *prefetch, asked map[string]*event) error {
 	t0 := time.Now()
 	pre.wait()
 	r.stages.since(&r.stages.waitAhead, t0)
@@ -321,7 +345,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 	}
 	stored := map[string]*storedRow{}
 	if len(need) > 0 && !wait && !r.inflightTruncates(t) {
-		if err := r.usePrefetch(pre, need, stored); err != nil { // the keys looked up ahead leave need
+		if err := r.usePrefetch(pre, asked, need, stored); err != nil { // the keys looked up ahead leave need
 			return err
 		}
 	}

@@ -127,8 +127,8 @@ func (r *runner) checkSchema(ctx context.Context, t *table, topic string, rec *d
 		}
 		return nil
 	}
-	if r.win.pending() || r.inflight != nil || r.ahead != nil {
-		return errFlushFirst // also finishes the batch ahead and waits for the window being written
+	if r.win.pending() || r.inflight != nil || len(r.queue) > 0 {
+		return errFlushFirst // also finishes the queued batches and waits for the window being written
 	}
 	before := len(t.cols)
 	if err := r.applyDDL(ctx, []string{topic}); err != nil {

@@ -42,8 +42,9 @@ type runner struct {
 	src        *kafkasrc.Source // during a drain
 	srcMu      sync.Mutex       // the reader goroutine, commits and rejoins share src
 	reader     *reader
-	win        window    // being built
-	ahead      *decoded  // decoded, its fill and build after the next batch's decode
+	win        window     // being built
+	queue      []*decoded // decoded, waiting for their lookups, then fill and build (prefetch.go)
+	look       map[*table]*lookahead
 	inflight   *flushing // being written and committed, nil when none
 	rejoins    int
 }
@@ -198,8 +199,7 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 	r.startReader(ctx)
 	defer func() {
 		r.stopReader()
-		r.ahead.wait() // no lookup outlives the run
-		r.ahead = nil
+		r.dropQueue() // no lookup outlives the run
 		if r.inflight != nil {
 			// An error stopped the run: the window being written is
 			// finished (or fails) before the group is left.
@@ -367,8 +367,7 @@ func (r *runner) rejoin(ctx context.Context, cause error) error {
 
 // abandon drops the flush window and every pending block unwritten.
 func (r *runner) abandon() {
-	r.ahead.wait()
-	r.ahead = nil
+	r.dropQueue()
 	for _, t := range r.tables {
 		if t != nil {
 			t.block.reset()
@@ -384,7 +383,7 @@ func (r *runner) bound(ctx context.Context, deadline time.Time) string {
 	switch {
 	case ctx.Err() != nil:
 		return StatusInterrupted
-	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.inflightMessages()+r.win.messages+r.ahead.messages() >= r.cfg.MaxMessages:
+	case r.cfg.MaxMessages > 0 && r.rep.Messages+r.inflightMessages()+r.win.messages+r.queuedMessages() >= r.cfg.MaxMessages:
 		return StatusMaxMessages
 	case !deadline.IsZero() && r.cfg.Now().After(deadline):
 		return StatusMaxDuration
@@ -604,14 +603,19 @@ func (r *runner) waitWrite() error {
 	return nil
 }
 
-// flush finishes the batch decoded ahead, writes the window (after the
-// one being written) and commits it,
-// and waits for both: used where nothing may follow before the window is
-// durable (a table evolves or is truncated, the run ends).
+// flush finishes the queued batches, writes the window (after the one
+// being written) and commits it, and waits for both: used where nothing
+// may follow before the window is durable (a table evolves, the run ends).
 func (r *runner) flush(ctx context.Context) error {
-	if err := r.finishAhead(ctx); err != nil {
+	if err := r.finishQueue(ctx); err != nil {
 		return err
 	}
+	return r.flushWindow(ctx)
+}
+
+// flushWindow writes and commits the window built so far and waits for
+// it, leaving the queued batches for after it.
+func (r *runner) flushWindow(ctx context.Context) error {
 	if err := r.flushAsync(ctx); err != nil {
 		return err
 	}
