@@ -11,10 +11,10 @@ import (
 )
 
 // Defaults of the run bounds. Batches bound the bytes in flight: up to
-// four Kafka batches (one being decoded, one decoded ahead waiting for its
-// lookups, one read ahead, one being read, plus kafkasrc's read-ahead of up
-// to 4 MB) and two flush windows (one being built, one being written) are
-// held at a time. Measured on the ~1M perfrep events (2.5 GB): batch 32 MB
+// LookaheadBatches + 3 Kafka batches (one being decoded, the queued ones
+// waiting for their lookups, one read ahead, one being read, plus
+// kafkasrc's read-ahead of up to 4 MB) and two flush windows (one being
+// built, one being written) are held at a time. Measured on the ~1M perfrep events (2.5 GB): batch 32 MB
 // / window 48 MB peaked at 339 MB RSS, 16/32 at 309 MB, 8/16 at 206 MB
 // (before the batch decoded ahead); with it, 8/16 peaked at 200 MB and
 // 4/16 at 179 MB, 4/32 at 244 MB, 4/64 at 354 MB (see doc.go).

@@ -34,10 +34,10 @@
 //     the same batch, else the key's row in the pending block (an earlier
 //     batch of the window: the value is copied from that row), else its row
 //     in the block being written (the previous window, copied the same
-//     way), else the stored row (`SELECT … FROM t FINAL WHERE pk IN (…)`,
-//     one query per table per batch, 500 keys a query, only for keys that
-//     need a fill, started while the next batch is decoded: see
-//     Concurrency).
+//     way), else the stored row (`SELECT … FROM t WHERE pk IN (…) ORDER
+//     BY _version DESC LIMIT 1 BY pk`: the latest version without FINAL,
+//     500 keys a query, only for keys that need a fill, started while the
+//     next batches are decoded: see Concurrency).
 //     The delete row therefore lands in the deleted row's partition. A
 //     delete of a row ClickHouse does not have is written only when its
 //     own image is complete (REPLICA IDENTITY FULL), else counted as
@@ -84,11 +84,13 @@
 //     read ahead while the main goroutine processes the previous one. The
 //     Source is shared with commits and rejoins through a mutex (srcMu).
 //   - main: decode, fill, build into the tables' blocks (the window being
-//     built). A batch is decoded, then the batch decoded before it is
-//     filled and built (runner.ahead): the ClickHouse lookups of a batch's
-//     fills run in the background (one goroutine per table, prefetch.go)
-//     while the next batch is read and decoded, instead of stopping the
-//     main goroutine. When the window is full it is handed to the writer
+//     built). A decoded batch joins the lookahead queue (runner.queue, at
+//     most LookaheadBatches): the ClickHouse lookups of its fills run in the
+//     background (prefetch.go: at most one per table; the keys of the
+//     batches queued while it runs go into the table's next one) while the
+//     next batches are read and decoded, instead of stopping the main
+//     goroutine. The head of the queue is filled and built as soon as its
+//     lookups are done, or when the queue is full. When the window is full it is handed to the writer
 //     and the tables switch to their other (spare) block: double-buffered
 //     builders, so at most one window is being written and one built.
 //   - writer (one per window, at most one at a time): writes the window's
@@ -103,12 +105,14 @@
 // it after the write); only a fill in a table the window being written
 // truncates (or whose column type was refined since) waits for that write.
 // A lookup started ahead stays valid until the fill: ClickHouse's state of
-// a key changes only when a window holding it is written, and no window is
-// built between the lookup and the fill; keys the fill needs that were not
-// looked up ahead are looked up then. Schema evolution, a truncate after
-// pending rows, the dead-letter limit, a bound, SIGTERM and the end of the
-// plan flush synchronously: finish the batch decoded ahead, wait for the
-// window being written, write and commit the one being built. SIGTERM stops the reader (a batch read ahead is simply
+// a key changes only when a window holding it is written, and a key is
+// asked only when no block in memory and no batch queued before its own
+// holds it (so no window written before its fill holds it); keys the fill
+// needs that were not looked up ahead are looked up then. Schema
+// evolution, the dead-letter limit, a bound, SIGTERM and the end of the
+// plan flush synchronously: finish the queued batches (a truncate after
+// pending rows and the dead-letter limit write the window without them),
+// wait for the window being written, write and commit the one being built. SIGTERM stops the reader (a batch read ahead is simply
 // not committed), writes and commits the windows in hand within
 // ShutdownTimeout, leaves the group and exits 130.
 //

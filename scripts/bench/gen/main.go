@@ -9,7 +9,7 @@
 // source partition, so one key always lands in one partition.
 //
 //	gen create --prefix P --events N   create P.<table> topics, fill them, print a JSON summary
-//	gen delete --prefix P [--group G]  delete the topics (and the consumer group)
+//	gen delete [--prefix P] [--group G] delete the topics (and the consumer group)
 package main
 
 import (
@@ -59,7 +59,7 @@ func main() {
 	lsnStride := fs.Int64("lsn-stride", 1<<40, "added to __lsn per copy")
 	group := fs.String("group", "", "delete: also delete this consumer group")
 	_ = fs.Parse(os.Args[2:])
-	if *prefix == "" {
+	if *prefix == "" && os.Args[1] != "delete" {
 		fatal(errors.New("--prefix is required"))
 	}
 	tr := &kafka.Transport{ClientID: "sluice-bench-gen"}
@@ -68,7 +68,9 @@ func main() {
 	ctx := context.Background()
 	var topics []string
 	for _, t := range tables {
-		topics = append(topics, *prefix+"."+t)
+		if *prefix != "" { // delete without --prefix: only the group
+			topics = append(topics, *prefix+"."+t)
+		}
 	}
 	switch os.Args[1] {
 	case "create":
@@ -78,13 +80,15 @@ func main() {
 		}
 		_ = json.NewEncoder(os.Stdout).Encode(s)
 	case "delete":
-		res, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
-		if err != nil {
-			fatal(err)
-		}
-		for t, e := range res.Errors {
-			if e != nil && !errors.Is(e, kafka.UnknownTopicOrPartition) {
-				fmt.Fprintf(os.Stderr, "delete topic %s: %v\n", t, e)
+		if len(topics) > 0 {
+			res, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+			if err != nil {
+				fatal(err)
+			}
+			for t, e := range res.Errors {
+				if e != nil && !errors.Is(e, kafka.UnknownTopicOrPartition) {
+					fmt.Fprintf(os.Stderr, "delete topic %s: %v\n", t, e)
+				}
 			}
 		}
 		if *group != "" {
