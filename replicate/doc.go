@@ -28,23 +28,29 @@
 //     (type change, drop) stops the run with ddl's message and nothing of
 //     the batch committed.
 //  3. fill: deletes carry only the key under REPLICA IDENTITY DEFAULT and
-//     unchanged TOAST columns carry the placeholder. Every non-key column of
-//     a delete, every placeholder, and every NOT NULL column a message lacks
-//     is taken from the row's latest state: an earlier event for the key in
-//     the same batch, else the key's row in the pending block (an earlier
-//     batch of the window: the value is copied from that row), else its row
-//     in the block being written (the previous window, copied the same
-//     way), else the stored row (`SELECT … FROM t WHERE pk IN (…) ORDER
-//     BY _version DESC LIMIT 1 BY pk`: the latest version without FINAL,
-//     500 keys a query, only for keys that need a fill, started while the
-//     next batches are decoded: see Concurrency).
-//     The delete row therefore lands in the deleted row's partition. A
-//     delete of a row ClickHouse does not have is written only when its
-//     own image is complete (REPLICA IDENTITY FULL), else counted as
-//     deletes_without_row. A placeholder with no stored row is a dead
-//     letter (unavailable_value). A row that became a dead letter in build
-//     leaves the key's latest state as it was (its earlier row in the
-//     block, else ClickHouse's).
+//     unchanged TOAST columns carry the placeholder. A delete is written as
+//     a marker row (_is_deleted = 1 at the delete's version) that must
+//     land where the row is: the columns its partition and sorting keys
+//     read (system.tables; the shop's: created_at) that the message lacks,
+//     every placeholder, and every NOT NULL column an insert or update
+//     lacks are taken from the row's latest state: an earlier event for
+//     the key in the same batch, else the key's row in the pending block
+//     (an earlier batch of the window: the value is copied from that row),
+//     else its row in the block being written (the previous window, copied
+//     the same way), else the stored row (`SELECT <those columns> FROM t
+//     WHERE pk IN (…) ORDER BY _version DESC LIMIT 1 BY pk`: the latest
+//     version without FINAL, 500 keys a query, only for keys that need a
+//     fill, started while the next batches are decoded: see Concurrency).
+//     A marker's other columns are the message's own values (all of them
+//     under REPLICA IDENTITY FULL, which therefore needs no lookup), NULL
+//     or the type's default: readers exclude markers. When a key
+//     expression reads something sluice cannot name (a table made by
+//     hand), markers carry the whole stored row, as before. A delete that
+//     needs a stored row ClickHouse does not have is counted as
+//     deletes_without_row and not written. A placeholder with no stored
+//     row is a dead letter (unavailable_value). A row that became a dead
+//     letter in build leaves the key's latest state as it was (its earlier
+//     row in the block, else ClickHouse's).
 //     A truncate for a table with pending rows flushes the window first;
 //     after a pending truncate no stored row is read for that table.
 //     REPLICA IDENTITY FULL is the alternative for TOAST: Debezium 3.6.1
@@ -52,9 +58,7 @@
 //     unwrapped row and in the envelope's before and after), so updates
 //     need no lookup (TestToastReplicaIdentityFull: filled_from_clickhouse
 //     0; under DEFAULT the same update carries the placeholder and is
-//     filled). Deletes are still looked up under FULL: replicate does not
-//     know a table's replica identity, and a key-only image with nullable
-//     columns would look complete.
+//     filled).
 //  4. build: rows are appended to one block per table, column-oriented
 //     (typemap builders plus the metadata columns). A value that does not
 //     convert makes its message a dead letter (convert_error): the values

@@ -52,19 +52,46 @@ type event struct {
 func (e *event) isDelete() bool { return e.op == debezium.OpDelete }
 
 // needsFill reports whether some column must come from the row's latest
-// state: every non-key column of a delete (under REPLICA IDENTITY DEFAULT
-// they are nulls or fallbacks, and the partition column must match the
-// deleted row), a TOAST placeholder, a NOT NULL column the message lacks.
+// state: for a delete, a column of the partition or sorting key its
+// message lacks (under REPLICA IDENTITY DEFAULT it carries the key only;
+// the marker must land where the row is, see markerImage); otherwise a
+// TOAST placeholder or a NOT NULL column the message lacks.
 func (e *event) needsFill() bool {
+	found := false
+	e.fillCols(func(int) { found = true })
+	return found
+}
+
+// fillCols calls use with each column e needs from the row's latest state.
+func (e *event) fillCols(use func(i int)) {
+	t := e.t
 	if e.isDelete() {
-		return true
+		if t.markerAll {
+			for i := range t.cols {
+				if !e.isKey(i) {
+					use(i)
+				}
+			}
+			return
+		}
+		for _, i := range t.markerCols {
+			if !e.has(i) {
+				use(i)
+			}
+		}
+		return
 	}
 	for i, v := range e.vals {
-		if v.state == valUnavailable || (v.state == valAbsent && !e.t.cols[i].col.Nullable && !e.t.cols[i].col.Array) {
-			return true
+		if v.state == valUnavailable || (v.state == valAbsent && !t.cols[i].col.Nullable && !t.cols[i].col.Array) {
+			use(i)
 		}
 	}
-	return false
+}
+
+// has tells whether the message carries a value (not null) for column i.
+func (e *event) has(i int) bool {
+	v := e.vals[i]
+	return v.state == valPresent && string(v.raw) != "null"
 }
 
 func (e *event) isKey(i int) bool {

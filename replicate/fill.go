@@ -54,8 +54,9 @@ func lookupKeys(ctx context.Context, conn chconn.Conn, t *table, events []*event
 		sel = append(sel, selectExpr(t.cols[i])...)
 	}
 	sel = append(sel, chconn.QuoteIdent(ddl.ColIsDeleted))
-	for _, c := range t.cols {
-		sel = append(sel, selectExpr(c)...)
+	cols := lookupCols(t, events)
+	for _, i := range cols {
+		sel = append(sel, selectExpr(t.cols[i])...)
 	}
 	var tuples []string
 	for _, e := range events {
@@ -70,7 +71,7 @@ func lookupKeys(ctx context.Context, conn chconn.Conn, t *table, events []*event
 		return fmt.Errorf("table %s: read current rows for the fill: %w", t.name, err)
 	}
 	for _, r := range rows {
-		if err := addStoredRow(t, keyCols, r, out); err != nil {
+		if err := addStoredRow(t, keyCols, cols, r, out); err != nil {
 			return err
 		}
 	}
@@ -109,8 +110,25 @@ func selectExpr(c column) []string {
 	return []string{"isNull(" + q + ")", "ifNull(" + text + ", '')"}
 }
 
-func addStoredRow(t *table, keyCols []int, r []string, out map[string]*storedRow) error {
-	want := 2*len(keyCols) + 1 + 2*len(t.cols)
+// lookupCols are the columns the events' fills need (fillCols), in table
+// order: a lookup reads only those (deletes of the shop's tables need the
+// partition column alone), the others stay absent in the stored row.
+func lookupCols(t *table, events []*event) []int {
+	need := make([]bool, len(t.cols))
+	for _, e := range events {
+		e.fillCols(func(i int) { need[i] = true })
+	}
+	var cols []int
+	for i, n := range need {
+		if n {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+func addStoredRow(t *table, keyCols, cols []int, r []string, out map[string]*storedRow) error {
+	want := 2*len(keyCols) + 1 + 2*len(cols)
 	if len(r) != want {
 		return fmt.Errorf("table %s: fill lookup returned %d columns, want %d", t.name, len(r), want)
 	}
@@ -128,10 +146,10 @@ func addStoredRow(t *table, keyCols []int, r []string, out map[string]*storedRow
 	}
 	base := 2 * len(keyCols)
 	row := &storedRow{deleted: r[base] == "1", vals: make([]val, len(t.cols))}
-	for i := range t.cols {
-		tok, err := tokenFromClickHouse(t.cols[i], r[base+1+2*i] == "1", r[base+2+2*i])
+	for j, i := range cols {
+		tok, err := tokenFromClickHouse(t.cols[i], r[base+1+2*j] == "1", r[base+2+2*j])
 		if err != nil {
-			return fmt.Errorf("table %s: column %s: stored value %q: %w", t.name, t.cols[i].col.Name, r[base+2+2*i], err)
+			return fmt.Errorf("table %s: column %s: stored value %q: %w", t.name, t.cols[i].col.Name, r[base+2+2*j], err)
 		}
 		row.vals[i] = val{raw: tok, state: valPresent}
 	}

@@ -13,8 +13,10 @@ import (
 // block in memory and no batch queued before it holds, and none at all
 // while a truncate of the table is queued.
 func TestLookaheadAsksOnlyKeysNoEarlierBatchHolds(t *testing.T) {
-	tbl := &table{name: "t", block: &block{}, latest: map[string]rowRef{"pending": {}}, written: map[string]rowRef{"writing": {}}}
-	del := func(key string) *event { return &event{t: tbl, op: debezium.OpDelete, key: key} }
+	// Deletes that lack the partition column (column 0) need a fill.
+	tbl := &table{name: "t", block: &block{}, cols: make([]column, 1), markerCols: []int{0},
+		latest: map[string]rowRef{"pending": {}}, written: map[string]rowRef{"writing": {}}}
+	del := func(key string) *event { return &event{t: tbl, op: debezium.OpDelete, key: key, vals: make([]val, 1)} }
 	batch := func(evs ...*event) *decoded {
 		return &decoded{b: &kafkasrc.Batch{}, order: []*table{tbl}, byT: map[*table][]*event{tbl: evs}}
 	}

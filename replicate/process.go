@@ -466,13 +466,10 @@ func (r *runner) resolve(e *event, prev *storedRow, tr *TableReport) *DeadLetter
 	t := e.t
 	if e.isDelete() {
 		switch {
+		case !e.needsFill(): // the message carries the partition and sorting keys
+			e.image = markerImage(e, nil)
 		case prev != nil:
-			e.image = append([]val(nil), prev.vals...)
-			for _, k := range e.keyCols {
-				e.image[k] = e.vals[k]
-			}
-		case complete(e):
-			e.image = e.vals // REPLICA IDENTITY FULL: the before image is the row
+			e.image = markerImage(e, prev)
 		default:
 			tr.DeletesWithoutRow++ // nothing stored to delete
 		}
@@ -502,16 +499,26 @@ func (r *runner) resolve(e *event, prev *storedRow, tr *TableReport) *DeadLetter
 	return nil
 }
 
-// complete reports whether a delete's own image can stand as the row:
-// every NOT NULL column has a value.
-func complete(e *event) bool {
-	for i, v := range e.vals {
+// markerImage is a delete's row (_is_deleted = 1 at the delete's version):
+// the message's own values (every column under REPLICA IDENTITY FULL, the
+// key under DEFAULT), the columns of the partition and sorting keys it
+// lacks from the row's latest state (prev), so that the marker replaces the
+// row in its partition, and the type's default in the other NOT NULL
+// columns. Readers exclude markers (FINAL ... WHERE _is_deleted = 0, or
+// FINAL alone on servers with ReplacingMergeTree(_version, _is_deleted)),
+// so their other values are never read as data.
+func markerImage(e *event, prev *storedRow) []val {
+	img := append([]val(nil), e.vals...)
+	for i := range img {
 		c := e.t.cols[i].col
-		if !c.Nullable && !c.Array && (v.state != valPresent || string(v.raw) == "null") {
-			return false
+		if !e.has(i) && (!c.Nullable && !c.Array || img[i].state == valUnavailable) {
+			img[i] = val{} // absent: the column's default (or NULL)
 		}
 	}
-	return true
+	if prev != nil {
+		e.fillCols(func(i int) { img[i] = prev.vals[i] })
+	}
+	return img
 }
 
 // build appends the filled events to the table's pending block. A value

@@ -29,6 +29,13 @@ type table struct {
 	// latest is, per canonical key, the last row of the pending block
 	// (rows of earlier batches of the flush window not yet written).
 	latest map[string]rowRef
+	// markerCols are the columns a delete marker must carry besides the
+	// message's own values: those the partition and sorting keys read (a
+	// marker in another partition, or sorted apart, never replaces the
+	// row). markerAll: a key reads something sluice cannot tell (a table
+	// made by hand), so markers carry the whole row.
+	markerCols []int
+	markerAll  bool
 	// written holds the keys of the window being written (flushAsync):
 	// fills of those keys copy the row from the block being written, since
 	// ClickHouse has it only after that write.
@@ -93,8 +100,36 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 			t.part = i
 		}
 	}
+	t.markerCols, t.markerAll = markerColumns(ctx, conn, name, t.byName)
 	t.block = newBlock(t)
 	return t, nil
+}
+
+// markerColumns reads the table's partition and sorting keys and returns
+// the columns they read; all is true when a key reads no column it can
+// name (or the keys cannot be read): markers then carry the whole row.
+func markerColumns(ctx context.Context, conn chconn.Conn, name string, byName map[string]int) (cols []int, all bool) {
+	rows, err := conn.Query(ctx, "SELECT partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
+	if err != nil || len(rows) == 0 {
+		return nil, true
+	}
+	seen := map[int]bool{}
+	for _, expr := range rows[0] {
+		if e := strings.TrimSpace(expr); e == "" || e == "tuple()" {
+			continue
+		}
+		names := keyExprColumns(expr, byName)
+		if len(names) == 0 {
+			return nil, true
+		}
+		for _, n := range names {
+			if i := byName[n]; !seen[i] {
+				seen[i] = true
+				cols = append(cols, i)
+			}
+		}
+	}
+	return cols, false
 }
 
 // partitionColumn names the monthly partition column: from the ddl rules
@@ -120,6 +155,17 @@ func partitionKeyColumn(key string, cols map[string]int) string {
 	if !strings.Contains(key, "toYYYYMM(") {
 		return ""
 	}
+	if names := keyExprColumns(key, cols); len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
+// keyExprColumns lists the table columns a key expression reads, in order:
+// identifiers that are columns and not function names; string literals
+// ('UTC') and numbers are skipped.
+func keyExprColumns(key string, cols map[string]int) []string {
+	var out []string
 	isIdent := func(c byte, first bool) bool {
 		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || !first && c >= '0' && c <= '9'
 	}
@@ -128,17 +174,17 @@ func partitionKeyColumn(key string, cols map[string]int) string {
 		case c == '`' || c == '"':
 			j := strings.IndexByte(key[i+1:], c)
 			if j < 0 {
-				return ""
+				return nil
 			}
 			id := strings.ReplaceAll(key[i+1:i+1+j], `\`+string(c), string(c))
 			if _, ok := cols[id]; ok {
-				return id
+				out = append(out, id)
 			}
 			i += j + 2
 		case c == '\'':
 			j := strings.IndexByte(key[i+1:], '\'')
 			if j < 0 {
-				return ""
+				return nil
 			}
 			i += j + 2 // a string literal ('UTC')
 		case isIdent(c, true):
@@ -147,7 +193,7 @@ func partitionKeyColumn(key string, cols map[string]int) string {
 				j++
 			}
 			if _, ok := cols[key[i:j]]; ok && (j >= len(key) || key[j] != '(') {
-				return key[i:j]
+				out = append(out, key[i:j])
 			}
 			i = j
 		case c >= '0' && c <= '9':
@@ -158,7 +204,7 @@ func partitionKeyColumn(key string, cols map[string]int) string {
 			i++
 		}
 	}
-	return ""
+	return out
 }
 
 func isMetadataColumn(name string) bool {
