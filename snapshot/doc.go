@@ -19,14 +19,17 @@
 // change in the snapshot with LSN > L is superseded by or equal to the
 // snapshot row.
 //
-// Reading L = pg_current_wal_lsn() just before exporting is not enough: a
+// Reading L just before exporting is not enough: a
 // transaction that started before L and commits after the export wrote
 // changes with LSN < L that the snapshot does not see; they would lose to
 // the snapshot row (a lost update). So the coordinator:
 //
-//  1. reads L = pg_current_wal_lsn() and then X = pg_current_xact_id() in
-//     one autocommit statement: X is a freshly assigned xid, so every xid
-//     assigned before L was read is below X;
+//  1. reads L = pg_current_wal_insert_lsn() - 1 and then X =
+//     pg_current_xact_id() in one autocommit statement: the next WAL
+//     record starts above L, so (a) is strict, and every run's L is above
+//     the previous run's (the statement's commit record is inserted after
+//     L); X is a freshly assigned xid, so every xid assigned before L was
+//     read is below X;
 //  2. waits, bounded by Options.WaitTimeout, until
 //     pg_snapshot_xmin(pg_current_snapshot()) >= X, i.e. every transaction
 //     that held an xid at L has ended, logging the pids that block it;
