@@ -30,10 +30,12 @@
 //  3. fill: deletes carry only the key under REPLICA IDENTITY DEFAULT and
 //     unchanged TOAST columns carry the placeholder. A delete is written as
 //     a marker row (_is_deleted = 1 at the delete's version) that must
-//     land where the row is: the columns its partition and sorting keys
-//     read (system.tables; the shop's: created_at) that the message lacks,
-//     every placeholder, and every NOT NULL column an insert or update
-//     lacks are taken from the row's latest state: an earlier event for
+//     land where the row is: the non-key columns its partition and sorting
+//     keys read (system.tables; the shop's: created_at; a delete's own
+//     non-key values are not trusted, under DEFAULT they are Debezium's
+//     fallbacks such as the epoch), every placeholder, and every NOT NULL
+//     column an insert or update lacks are taken from the row's latest
+//     state: an earlier event for
 //     the key in the same batch, else the key's row in the pending block
 //     (an earlier batch of the window: the value is copied from that row),
 //     else its row in the block being written (the previous window, copied
@@ -41,9 +43,9 @@
 //     WHERE pk IN (…) ORDER BY _version DESC LIMIT 1 BY pk`: the latest
 //     version without FINAL, 500 keys a query, only for keys that need a
 //     fill, started while the next batches are decoded: see Concurrency).
-//     A marker's other columns are the message's own values (all of them
-//     under REPLICA IDENTITY FULL, which therefore needs no lookup), NULL
-//     or the type's default: readers exclude markers. When a key
+//     A marker's other columns are NULL or the type's default: readers
+//     exclude markers (the e2e tests also check the live keys partition by
+//     partition, as background merges collapse them). When a key
 //     expression reads something sluice cannot name (a table made by
 //     hand), markers carry the whole stored row, as before. A delete that
 //     needs a stored row ClickHouse does not have is counted as

@@ -52,10 +52,9 @@ type event struct {
 func (e *event) isDelete() bool { return e.op == debezium.OpDelete }
 
 // needsFill reports whether some column must come from the row's latest
-// state: for a delete, a column of the partition or sorting key its
-// message lacks (under REPLICA IDENTITY DEFAULT it carries the key only;
-// the marker must land where the row is, see markerImage); otherwise a
-// TOAST placeholder or a NOT NULL column the message lacks.
+// state: for a delete, every non-key column of the partition and sorting
+// keys (the marker must land where the row is, see markerImage); otherwise
+// a TOAST placeholder or a NOT NULL column the message lacks.
 func (e *event) needsFill() bool {
 	found := false
 	e.fillCols(func(int) { found = true })
@@ -74,8 +73,12 @@ func (e *event) fillCols(use func(i int)) {
 			}
 			return
 		}
+		// Only the key of a delete is trusted: under REPLICA IDENTITY
+		// DEFAULT its other NOT NULL values are Debezium's fallbacks (the
+		// epoch for created_at), which look like real values, and a
+		// message does not say which identity its table has.
 		for _, i := range t.markerCols {
-			if !e.has(i) {
+			if !e.isKey(i) {
 				use(i)
 			}
 		}
@@ -86,12 +89,6 @@ func (e *event) fillCols(use func(i int)) {
 			use(i)
 		}
 	}
-}
-
-// has tells whether the message carries a value (not null) for column i.
-func (e *event) has(i int) bool {
-	v := e.vals[i]
-	return v.state == valPresent && string(v.raw) != "null"
 }
 
 func (e *event) isKey(i int) bool {

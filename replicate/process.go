@@ -500,20 +500,17 @@ func (r *runner) resolve(e *event, prev *storedRow, tr *TableReport) *DeadLetter
 }
 
 // markerImage is a delete's row (_is_deleted = 1 at the delete's version):
-// the message's own values (every column under REPLICA IDENTITY FULL, the
-// key under DEFAULT), the columns of the partition and sorting keys it
-// lacks from the row's latest state (prev), so that the marker replaces the
-// row in its partition, and the type's default in the other NOT NULL
-// columns. Readers exclude markers (FINAL ... WHERE _is_deleted = 0, or
-// FINAL alone on servers with ReplacingMergeTree(_version, _is_deleted)),
-// so their other values are never read as data.
+// its key, the other columns of the partition and sorting keys from the
+// row's latest state (prev), so that the marker replaces the row in its
+// partition, and NULL or the type's default elsewhere (the message's other
+// values may be fallbacks, see fillCols). Readers exclude markers (FINAL
+// ... WHERE _is_deleted = 0, or FINAL alone on servers with
+// ReplacingMergeTree(_version, _is_deleted)), so those are never read as
+// data.
 func markerImage(e *event, prev *storedRow) []val {
-	img := append([]val(nil), e.vals...)
-	for i := range img {
-		c := e.t.cols[i].col
-		if !e.has(i) && (!c.Nullable && !c.Array || img[i].state == valUnavailable) {
-			img[i] = val{} // absent: the column's default (or NULL)
-		}
+	img := make([]val, len(e.vals))
+	for _, k := range e.keyCols {
+		img[k] = e.vals[k]
 	}
 	if prev != nil {
 		e.fillCols(func(i int) { img[i] = prev.vals[i] })

@@ -5,6 +5,7 @@ package replicate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -108,6 +109,9 @@ func compareShop(t *testing.T, pg pgxConn, conn chconnConn, pol typemap.Policies
 		t.Logf("%s: %d rows in PostgreSQL, %d live in ClickHouse", tbl.Name, len(p), len(c))
 		for _, d := range diffRows(p, c) {
 			all = append(all, tbl.Name+": "+d)
+		}
+		if n := livePerPartition(t, conn, tbl); n != len(p) {
+			all = append(all, fmt.Sprintf("%s: %d keys live partition by partition, %d in PostgreSQL (a delete marker in another partition than its row?)", tbl.Name, n, len(p)))
 		}
 	}
 	return all
