@@ -18,19 +18,27 @@ import (
 //     instead (tableSQL.orderedText).
 //
 // The inputs feed two lanes, each a Horner polynomial modulo a prime below
-// 2^31 with its own multiplier, so every intermediate stays below 2^62 and
-// PostgreSQL's overflow-checked bigint arithmetic never raises:
+// 2^31 with its own multiplier below 2^10, reduced every laneSteps steps
+// and at the end:
 //
-//	lane = (...((r0 * M + r1) % P) * M + r2) % P ...,  r = input % P
+//	lane = ((((r0 * M + r1) * M + r2) * M + r3) % P) * M + r4 ...,  r = input % P
 //
-// Both databases truncate % toward zero, so the lanes agree bit for bit
-// with negative inputs too. Inputs below 2^31 in magnitude (int2, int4,
-// bool, enum) enter as they are: r = input. A NULL input becomes r = 2^31,
-// which no value gives, so NULL never collides with 0 or the empty
-// string. Positions weigh inputs by different powers of M, so values
-// swapped between columns change the lanes; two lanes with distinct primes
-// tell apart any two integers closer than P1*P2 (~2^62), so no plausible
-// change of one value is lost. The row hash multiplies the lanes:
+// Every term is at most 2^31 in magnitude, so three steps from a reduced
+// value stay below 2^31 * (M^3 + M^2 + M + 1) < 2^61.01 and PostgreSQL's
+// overflow-checked bigint arithmetic never raises. The modulo is the
+// dearest of PostgreSQL's bigint operators (each an interpreted function
+// call): reducing at every step, with multipliers near 2^31, cost the
+// digest of 2M rows 0.83 s of lanes instead of 0.52 s. Both databases
+// truncate % toward zero, so the lanes agree bit for bit with negative
+// inputs too. Inputs below 2^31 in magnitude (int2, int4, bool, enum)
+// enter as they are: r = input. A NULL input becomes r = 2^31, which no
+// value gives, so NULL never collides with 0 or the empty string. Each
+// multiplier is a primitive root of its prime, so the powers that weigh
+// the positions are distinct for any table (below P - 1 columns) and
+// values swapped between columns change the lanes; two lanes with
+// distinct primes tell apart any two integers closer than P1*P2 (~2^62),
+// so no plausible change of one value is lost. The row hash multiplies
+// the lanes:
 //
 //	hash = ((lane1 + P1) % P1) * ((lane2 + P2) % P2 + 1)     (0 <= hash < 2^62)
 //
@@ -38,12 +46,25 @@ import (
 // values: with a linear row hash, swapping one column's values between
 // two rows would leave the sum of the two rows' hashes unchanged.
 const (
-	laneP1, laneM1 = 2147483647, 1588635695 // 2^31 - 1
-	laneP2, laneM2 = 2147483629, 1117695901 // 2^31 - 19
+	laneP1, laneM1 = 2147483647, 918 // 2^31 - 1; 918 is a primitive root
+	laneP2, laneM2 = 2147483629, 907 // 2^31 - 19; 907 is a primitive root
+	// laneSteps is how many steps a lane takes between reductions.
+	laneSteps = 3
 	// nullInput is NULL's lane input: 2^31, which neither a reduced input
 	// (|r| < P) nor a small one (-2^31 <= r < 2^31) can be.
 	nullInput = 1 << 31
 )
+
+// laneStep is one Horner step of a lane, h * m + r, reduced modulo p
+// when it is the steps-th since the last reduction or the last one.
+// m and p are SQL literals (PostgreSQL and ClickHouse spell them
+// differently).
+func laneStep(h, r, m, p string, steps int, last bool) string {
+	if steps%laneSteps == 0 || last {
+		return fmt.Sprintf("((%s) * %s + %s) %% %s", h, m, r, p)
+	}
+	return fmt.Sprintf("(%s) * %s + %s", h, m, r)
+}
 
 // hashInput is one column's contribution to the row hash.
 type hashInput struct {
@@ -112,7 +133,7 @@ func pgRowHashOf(ins []hashInput, exprs []string) string {
 				h = r
 				continue
 			}
-			h = fmt.Sprintf("((%s) * %d + %s) %% %d", h, m, r, p)
+			h = laneStep(h, r, strconv.FormatInt(m, 10), strconv.FormatInt(p, 10), i, i == len(ins)-1)
 		}
 		return h
 	}
@@ -139,7 +160,7 @@ func chRowHashOf(ins []hashInput) string {
 				h = r
 				continue
 			}
-			h = fmt.Sprintf("((%s) * %s + %s) %% %s", h, M, r, P)
+			h = laneStep(h, r, M, P, i, i == len(ins)-1)
 		}
 		return h
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,10 @@ func refRowHash(t *testing.T, ins []laneInput) int64 {
 				continue
 			}
 			prod := check(new(big.Int).Mul(h, big.NewInt(m)))
-			h = rem(check(prod.Add(prod, r)), p)
+			h = check(prod.Add(prod, r))
+			if i%laneSteps == 0 || i == len(ins)-1 {
+				h = rem(h, p)
+			}
 		}
 		return h
 	}
@@ -71,6 +75,58 @@ func TestRowHashNoOverflow(t *testing.T) {
 					t.Fatalf("row hash %d < 0 for %v %v %v", h, a, b, c)
 				}
 			}
+		}
+	}
+	// Longer rows cross the unreduced steps (laneSteps) with the largest
+	// terms: every extreme repeated, and random mixes.
+	for _, a := range extremes {
+		for n := 1; n <= 10; n++ {
+			if h := refRowHash(t, slices.Repeat([]laneInput{a}, n)); h < 0 {
+				t.Fatalf("row hash %d < 0 for %d x %v", h, n, a)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		ins := make([]laneInput, 1+rng.IntN(12))
+		for i := range ins {
+			ins[i] = extremes[rng.IntN(len(extremes))]
+		}
+		if h := refRowHash(t, ins); h < 0 {
+			t.Fatalf("row hash %d < 0 for %v", h, ins)
+		}
+	}
+}
+
+// TestLaneMultipliers checks what the lanes rely on: multipliers below
+// 2^10 (three unreduced steps stay below 2^62) that are primitive roots
+// of their primes (distinct weights for every position).
+func TestLaneMultipliers(t *testing.T) {
+	for _, l := range []struct {
+		p, m    int64
+		factors []int64 // the prime factors of p - 1
+	}{
+		{laneP1, laneM1, []int64{2, 3, 7, 11, 31, 151, 331}},
+		{laneP2, laneM2, []int64{2, 3, 59652323}},
+	} {
+		if l.m >= 1<<10 {
+			t.Errorf("multiplier %d of %d is not below 2^10", l.m, l.p)
+		}
+		rest := l.p - 1
+		for _, f := range l.factors {
+			if !big.NewInt(f).ProbablyPrime(20) || rest%f != 0 {
+				t.Fatalf("%d is not a prime factor of %d", f, l.p-1)
+			}
+			for rest%f == 0 {
+				rest /= f
+			}
+			e := new(big.Int).Exp(big.NewInt(l.m), big.NewInt((l.p-1)/f), big.NewInt(l.p))
+			if e.Cmp(big.NewInt(1)) == 0 {
+				t.Errorf("multiplier %d is not a primitive root of %d (order divides (p-1)/%d)", l.m, l.p, f)
+			}
+		}
+		if rest != 1 {
+			t.Fatalf("factors of %d incomplete: %d left", l.p-1, rest)
 		}
 	}
 }
@@ -103,24 +159,29 @@ func TestRowHashTellsApart(t *testing.T) {
 }
 
 // TestRowHashSQL checks that the SQL is the reference computation: the
-// lane steps, NULL's input and the small inputs, on both sides.
+// lane steps (reduced every laneSteps steps and at the end), NULL's input
+// and the small inputs, on both sides.
 func TestRowHashSQL(t *testing.T) {
 	ins := []hashInput{
 		{pg: `"id"`, ch: "toInt64(`id`)"},
 		{pg: `"n"::bigint`, ch: "toInt64(`n`)", small: true},
 		{pg: `"x"`, ch: "toInt64(assumeNotNull(`x`))", pgNull: true, chNull: "`x`"},
+		{pg: `"y"`, ch: "toInt64(`y`)"},
+		{pg: `"z"`, ch: "toInt64(`z`)"},
 	}
-	pg := pgRowHashOf(ins, []string{"a", "b", "c"})
-	wantPG := "((((((a % 2147483647) * 1588635695 + b) % 2147483647) * 1588635695 + coalesce(c % 2147483647, 2147483648)) % 2147483647 + 2147483647) % 2147483647) * " +
-		"((((((a % 2147483629) * 1117695901 + b) % 2147483629) * 1117695901 + coalesce(c % 2147483629, 2147483648)) % 2147483629 + 2147483629) % 2147483629 + 1)"
+	pg := pgRowHashOf(ins, []string{"a", "b", "c", "d", "e"})
+	lane := func(p, m string) string {
+		return "((((((a % " + p + ") * " + m + " + b) * " + m + " + coalesce(c % " + p + ", 2147483648)) * " + m + " + d % " + p + ") % " + p +
+			") * " + m + " + e % " + p + ") % " + p
+	}
+	wantPG := "((" + lane("2147483647", "918") + " + 2147483647) % 2147483647) * ((" + lane("2147483629", "907") + " + 2147483629) % 2147483629 + 1)"
 	if pg != wantPG {
 		t.Errorf("PostgreSQL row hash:\n%s\nwant\n%s", pg, wantPG)
 	}
 	ch := chRowHashOf(ins)
 	for _, part := range []string{
-		"toInt64(`id`) % toInt64(2147483647)",
-		"* toInt64(1588635695) + toInt64(`n`))",
-		"if(isNull(`x`), toInt64(2147483648), toInt64(assumeNotNull(`x`)) % toInt64(2147483629))",
+		"(((((toInt64(`id`) % toInt64(2147483647)) * toInt64(918) + toInt64(`n`)) * toInt64(918) + ",
+		"if(isNull(`x`), toInt64(2147483648), toInt64(assumeNotNull(`x`)) % toInt64(2147483629))) * toInt64(907) + toInt64(`y`) % toInt64(2147483629)) % toInt64(2147483629)",
 	} {
 		if !strings.Contains(ch, part) {
 			t.Errorf("ClickHouse row hash lacks %s:\n%s", part, ch)
