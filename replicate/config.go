@@ -21,7 +21,7 @@ import (
 const (
 	DefaultBatchMessages  = 10000
 	DefaultBatchBytes     = 4 << 20
-	DefaultLookahead      = 6
+	DefaultLookahead      = 3
 	DefaultFlushRows      = 150000
 	DefaultFlushBytes     = 16 << 20
 	DefaultFlushInterval  = 30 * time.Second
