@@ -228,6 +228,33 @@
 // met: the main goroutine now mostly waits for the lookups ahead (24 s of
 // 42 s, 371 FINAL queries of ~80 ms) and the writer for 18.16's inserts.
 //
+// Lookahead queue, lookups without FINAL, markers with the partition
+// column only, 200 MB memory limit (scripts/bench/gen's 1,191,486 events,
+// 2.96 GB, drained by each build one after the other from the same topics
+// (--reuse); another engineer's verify benchmarks loaded ClickHouse and
+// PostgreSQL throughout, load 3.5-8, so compare within a row's neighbours):
+//
+//	build                                  wall s  user s  peak RSS  lookups ahead  wait for them s  write s
+//	one batch ahead (--lookahead-batches 1),
+//	  lookups of every column, no FINAL      79.2    24.6   197 MB        528            21.3          72.2
+//	  queue of 6 batches                     77.7    40.3   241 MB        390             3.5          66.6
+//	+ markers look up created_at only        81.1    39.5   216 MB        388             0.4          72.1
+//	  same, 3 queued                         48.4    33.1   203 MB        519             1.2          29.7
+//	  3 queued, 200 MB memory limit (now)    50.4    20.8   224 MB        404             3.0          44.9
+//	  same, --flush-bytes 32 MB              37.3    32.0   258 MB        364             0.1          20.4
+//
+// The first run of the session, on a quiet machine (load 2.5), waited 21 of
+// 33 s for the lookups ahead (477 FINAL queries of 60 ms: on the shop's
+// small tables every lookup read about every granule of every column).
+// Now the lookups hide behind decoding and read one column, and what bounds
+// a run here is ClickHouse 18.16's cost per part: every insert writes one
+// part per touched monthly partition (19 for this backlog), 15-80 ms each
+// on this machine depending on its load (20 INSERT ... SELECTs of 3,000
+// shop orders each took 30.9 s, one INSERT of all 62,000 took 0.43 s), so
+// the writer's time follows the number of windows: --flush-bytes 32 MB
+// halves it where memory allows. clickhouse-client's baseline inserts the
+// same rows as one INSERT per table.
+//
 // # Versions
 //
 // _version is the change's source LSN (source.lsn or __lsn). Messages
