@@ -25,14 +25,14 @@ const lookupChunk = 500
 
 // lookup reads the current rows of the given keys (canonical key → the
 // event holding its key values) from ClickHouse with FINAL.
-func lookup(ctx context.Context, conn chconn.Conn, t *table, keys map[string]*event) (map[string]*storedRow, error) {
+func lookup(ctx context.Context, conn chconn.Conn, t *table, keys map[string]*event, cols []int) (map[string]*storedRow, error) {
 	out := map[string]*storedRow{}
 	var chunk []*event
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
-		err := lookupKeys(ctx, conn, t, chunk, out)
+		err := lookupKeys(ctx, conn, t, chunk, cols, out)
 		chunk = chunk[:0]
 		return err
 	}
@@ -47,14 +47,13 @@ func lookup(ctx context.Context, conn chconn.Conn, t *table, keys map[string]*ev
 	return out, flush()
 }
 
-func lookupKeys(ctx context.Context, conn chconn.Conn, t *table, events []*event, out map[string]*storedRow) error {
+func lookupKeys(ctx context.Context, conn chconn.Conn, t *table, events []*event, cols []int, out map[string]*storedRow) error {
 	keyCols := events[0].keyCols
 	var sel []string
 	for _, i := range keyCols {
 		sel = append(sel, selectExpr(t.cols[i])...)
 	}
 	sel = append(sel, chconn.QuoteIdent(ddl.ColIsDeleted))
-	cols := lookupCols(t, events)
 	for _, i := range cols {
 		sel = append(sel, selectExpr(t.cols[i])...)
 	}
@@ -112,10 +111,11 @@ func selectExpr(c column) []string {
 
 // lookupCols are the columns the events' fills need (fillCols), in table
 // order: a lookup reads only those (deletes of the shop's tables need the
-// partition column alone), the others stay absent in the stored row.
-func lookupCols(t *table, events []*event) []int {
-	need := make([]bool, len(t.cols))
-	for _, e := range events {
+// partition column alone), the others stay absent in the stored row. It
+// runs on the main goroutine (it reads the table), before the lookup.
+func lookupCols(ncols int, keys map[string]*event) []int {
+	need := make([]bool, ncols)
+	for _, e := range keys {
 		e.fillCols(func(i int) { need[i] = true })
 	}
 	var cols []int

@@ -50,7 +50,7 @@ func TestFillJoinsRowsLookedUpAheadAndAtFillTime(t *testing.T) {
 
 	// The lookup ahead asked for key 1 only.
 	pre := &prefetch{keys: map[string]*event{ahead.key: ahead}, done: make(chan struct{}), started: true}
-	pre.rows, pre.err = lookup(ctx, conn, tbl.lookupCopy(), pre.keys)
+	pre.rows, pre.err = lookup(ctx, conn, tbl.lookupCopy(), pre.keys, lookupCols(len(tbl.cols), pre.keys))
 	close(pre.done)
 	if pre.err != nil || pre.rows[ahead.key] == nil {
 		t.Fatalf("lookup ahead: rows %v, err %v", pre.rows, pre.err)

@@ -166,7 +166,7 @@ func (r *runner) startLookup(ctx context.Context, t *table, p *prefetch) {
 	}
 	la.running = p
 	p.started = true
-	snap := t.lookupCopy()
+	snap, cols := t.lookupCopy(), lookupCols(len(t.cols), p.keys)
 	go func() {
 		defer close(p.done)
 		t0 := time.Now()
@@ -174,7 +174,7 @@ func (r *runner) startLookup(ctx context.Context, t *table, p *prefetch) {
 		// fill's error.
 		p.err = withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+snap.name, func(ctx context.Context) error {
 			var err error
-			p.rows, err = lookup(ctx, r.conn(), snap, p.keys)
+			p.rows, err = lookup(ctx, r.conn(), snap, p.keys, cols)
 			return err
 		})
 		p.took = time.Since(t0)

@@ -360,9 +360,10 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 	if len(need) > 0 {
 		t0 := time.Now()
 		var more map[string]*storedRow
+		cols := lookupCols(len(t.cols), need)
 		err := withRetry(ctx, r.cfg.RetryTimeout, "fill lookup in "+t.name, func(ctx context.Context) error {
 			var err error
-			more, err = lookup(ctx, r.conn(), t, need)
+			more, err = lookup(ctx, r.conn(), t, need, cols)
 			return err
 		})
 		if err != nil {

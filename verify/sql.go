@@ -160,13 +160,6 @@ func (ts *tableSQL) rowInputs() []hashInput {
 	return out
 }
 
-// pgRowHash is the row hash with its inputs inline (each input is
-// computed twice, once per lane: for single rows, not for scans).
-func (ts *tableSQL) pgRowHash() string {
-	ins := ts.rowInputs()
-	return pgRowHashOf(ins, pgInputExprs(ins))
-}
-
 func (ts *tableSQL) chRowHash() string { return chRowHashOf(ts.rowInputs()) }
 
 // Segment text: the textual columns' normalized texts joined by '|' per
