@@ -31,6 +31,7 @@ import (
 	"github.com/sluice-cdc/sluice/ddl"
 	"github.com/sluice-cdc/sluice/internal/chconn"
 	"github.com/sluice-cdc/sluice/internal/chconn/native"
+	"github.com/sluice-cdc/sluice/internal/e2etest"
 	"github.com/sluice-cdc/sluice/internal/testenv"
 	"github.com/sluice-cdc/sluice/internal/typemap"
 )
@@ -123,7 +124,7 @@ func newE2E(t *testing.T, shapeName string, churn time.Duration) *e2e {
 	admin.Close()
 	t.Cleanup(func() {
 		// A fresh connection: the test may have stopped and resumed the server.
-		if err := dropDatabase(e.db); err != nil {
+		if err := e2etest.DropDatabase(e.db); err != nil {
 			t.Errorf("drop database %s: %v", e.db, err)
 		}
 	})
@@ -991,27 +992,4 @@ func (e *e2e) drainAndCompare(extra ...string) map[string]int {
 	}
 	e.t.Fatal("the source never stayed quiet through a comparison in 5 attempts")
 	return nil
-}
-
-// dropDatabase drops a test's ClickHouse database, trying up to three
-// times: on a loaded machine ClickHouse 18.16 can take longer than the
-// client's read timeout to drop a database of millions of rows (the drop
-// goes on server-side), which is no failure of the test itself.
-func dropDatabase(db string) error {
-	var err error
-	for try := 0; try < 3; try++ {
-		if try > 0 {
-			time.Sleep(5 * time.Second)
-		}
-		var c *native.Conn
-		if c, err = native.Open(context.Background(), "clickhouse://"+testenv.ClickHouseAddr()+"/default"); err != nil {
-			continue
-		}
-		err = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		c.Close()
-		if err == nil {
-			return nil
-		}
-	}
-	return err
 }

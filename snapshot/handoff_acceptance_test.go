@@ -55,6 +55,7 @@ import (
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
 	"github.com/sluice-cdc/sluice/internal/chconn/native"
+	"github.com/sluice-cdc/sluice/internal/e2etest"
 	"github.com/sluice-cdc/sluice/internal/testenv"
 )
 
@@ -285,7 +286,7 @@ func (w *accWorld) newSink() {
 	}
 	admin.Close()
 	t.Cleanup(func() {
-		if err := dropDatabase(w.db); err != nil {
+		if err := e2etest.DropDatabase(w.db); err != nil {
 			t.Errorf("drop database %s: %v", w.db, err)
 		}
 	})
@@ -926,27 +927,4 @@ func accTail(s string, lines int) string {
 		l = l[len(l)-lines:]
 	}
 	return strings.Join(l, "\n")
-}
-
-// dropDatabase drops a test's ClickHouse database, trying up to three
-// times: on a loaded machine ClickHouse 18.16 can take longer than the
-// client's read timeout to drop a database of millions of rows (the drop
-// goes on server-side), which is no failure of the test itself.
-func dropDatabase(db string) error {
-	var err error
-	for try := 0; try < 3; try++ {
-		if try > 0 {
-			time.Sleep(5 * time.Second)
-		}
-		var c *native.Conn
-		if c, err = native.Open(context.Background(), "clickhouse://"+testenv.ClickHouseAddr()+"/default"); err != nil {
-			continue
-		}
-		err = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		c.Close()
-		if err == nil {
-			return nil
-		}
-	}
-	return err
 }
