@@ -3,6 +3,7 @@ package replicate
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/sluice-cdc/sluice/internal/debezium"
@@ -150,6 +151,7 @@ func (la *lookahead) count(evs []*event, delta int) {
 
 // pumpLookups starts each table's open lookup once none is running.
 func (r *runner) pumpLookups(ctx context.Context) {
+	r.lookups = slices.DeleteFunc(r.lookups, (*prefetch).finished)
 	for t, la := range r.look {
 		if la.open != nil && (la.running == nil || la.running.finished()) {
 			r.startLookup(ctx, t, la.open)
@@ -166,6 +168,7 @@ func (r *runner) startLookup(ctx context.Context, t *table, p *prefetch) {
 	}
 	la.running = p
 	p.started = true
+	r.lookups = append(r.lookups, p)
 	snap, cols := t.lookupCopy(), lookupCols(len(t.cols), p.keys)
 	go func() {
 		defer close(p.done)
@@ -191,18 +194,13 @@ func (r *runner) startLookups(ctx context.Context, d *decoded) {
 	}
 }
 
-// waitLookups waits for every lookup of the queued batches: none outlives
-// the run or a dropped window.
+// waitLookups waits for every lookup started: none outlives the run or
+// a dropped window (a batch whose fill failed may leave one running).
 func (r *runner) waitLookups() {
-	for _, la := range r.look {
-		la.running.wait()
-		la.open = nil
+	for _, p := range r.lookups {
+		p.wait()
 	}
-	for _, d := range r.queue {
-		for _, p := range d.pre {
-			p.wait()
-		}
-	}
+	r.lookups = nil
 }
 
 // prefetchKeys are the keys of evs whose first event needs a fill that no

@@ -307,8 +307,8 @@ func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 // fill completes every event's image from the row's latest state: an
 // earlier event of the batch, else the key's row in the pending block (an
 // earlier batch of the flush window), else its row in the block being
-// written (the previous window), else the stored row in ClickHouse (one
-// FINAL lookup per table per batch for the keys that need it).
+// written (the previous window), else the stored row in ClickHouse (read
+// ahead, see prefetch.go, or now for the keys that were not).
 func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchResult, pre *prefetch, asked map[string]*event) error {
 	t0 := time.Now()
 	pre.wait()

@@ -45,7 +45,8 @@ type runner struct {
 	win        window     // being built
 	queue      []*decoded // decoded, waiting for their lookups, then fill and build (prefetch.go)
 	look       map[*table]*lookahead
-	inflight   *flushing // being written and committed, nil when none
+	lookups    []*prefetch // started and not yet waited for (waitLookups)
+	inflight   *flushing   // being written and committed, nil when none
 	rejoins    int
 }
 
