@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -177,9 +178,11 @@ func (r *runner) decode(ctx context.Context, b *kafkasrc.Batch) (*batchResult, [
 	return res, order, byT, nil
 }
 
+// deadLetter copies the message's key and value: the message's memory is
+// reused once its batch is released (window.add).
 func (r *runner) deadLetter(m *kafkasrc.Message, reason string, err error) *DeadLetter {
 	return &DeadLetter{RunID: r.cfg.RunID, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
-		Key: m.Key, Value: m.Value, Reason: reason, Error: err.Error(), ReceivedAt: r.cfg.Now()}
+		Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value), Reason: reason, Error: err.Error(), ReceivedAt: r.cfg.Now()}
 }
 
 // decodeOne decodes and routes one message. A nil event and nil dead

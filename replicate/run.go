@@ -410,9 +410,9 @@ type window struct {
 
 func (w *window) pending() bool { return w.last != nil }
 
-// add takes a processed batch into the window. Its messages are released:
-// the pending blocks hold typed values, and dead letters keep their own
-// key and value slices.
+// add takes a processed batch into the window. Its messages are released
+// for reuse by the reader: the pending blocks hold typed values, and dead
+// letters copies of their keys and values.
 func (w *window) add(b *kafkasrc.Batch, res *batchResult, order []*table) {
 	if w.last == nil {
 		w.started = time.Now()
@@ -444,7 +444,7 @@ func (w *window) add(b *kafkasrc.Batch, res *batchResult, order []*table) {
 	w.res.ignored.Heartbeats += res.ignored.Heartbeats
 	w.res.ignored.TxMetadata += res.ignored.TxMetadata
 	w.res.ignored.LogMessages += res.ignored.LogMessages
-	b.Messages = nil
+	b.Release() // built into the blocks; dead letters hold copies
 }
 
 // full tells whether the window should be flushed now.

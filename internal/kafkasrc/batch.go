@@ -162,7 +162,7 @@ func (s *Source) fetch(ctx context.Context, p *partition) error {
 		}
 		return fmt.Errorf("kafka fetch %s at offset %d: %w", p.tp, p.fetchNext, res.Error)
 	}
-	f, err := decodeFetch(p.tp.Topic, p.tp.Partition, res.Records, p.fetchNext, p.target)
+	f, err := decodeFetch(&s.copier, p.tp.Topic, p.tp.Partition, res.Records, p.fetchNext, p.target)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ type Message struct {
 	Value     []byte // nil for a tombstone
 	Headers   []kafka.Header
 	Time      time.Time
+
+	slab *slab // holds Key and Value, nil when they have their own memory
 }
 
 // size approximates the memory a message holds, for MaxBatchBytes.
@@ -45,7 +47,7 @@ type fetched struct {
 // may start before the requested offset. Control batches (transaction
 // markers) carry no data but do occupy offsets; they advance next so that a
 // partition ending in a marker still reaches its target.
-func decodeFetch(topic string, partition int, rr kafka.RecordReader, from, target int64) (fetched, error) {
+func decodeFetch(c *copier, topic string, partition int, rr kafka.RecordReader, from, target int64) (fetched, error) {
 	out := fetched{next: -1}
 	seen := func(offset int64) bool {
 		switch {
@@ -62,14 +64,14 @@ func decodeFetch(topic string, partition int, rr kafka.RecordReader, from, targe
 	}
 	stream, ok := rr.(*protocol.RecordStream)
 	if !ok {
-		return out, readData(topic, partition, rr, seen, &out)
+		return out, readData(c, topic, partition, rr, seen, &out)
 	}
 	for _, batch := range stream.Records {
 		var err error
 		if cb, isControl := batch.(*protocol.ControlBatch); isControl {
 			err = skipControl(cb, seen)
 		} else {
-			err = readData(topic, partition, batch, seen, &out)
+			err = readData(c, topic, partition, batch, seen, &out)
 		}
 		if err != nil {
 			return out, fmt.Errorf("kafka decode %s/%d: %w", topic, partition, err)
@@ -79,7 +81,7 @@ func decodeFetch(topic string, partition int, rr kafka.RecordReader, from, targe
 }
 
 // readData copies the data records that seen accepts.
-func readData(topic string, partition int, rr kafka.RecordReader, seen func(int64) bool, out *fetched) error {
+func readData(c *copier, topic string, partition int, rr kafka.RecordReader, seen func(int64) bool, out *fetched) error {
 	for {
 		r, err := rr.ReadRecord()
 		if errors.Is(err, io.EOF) {
@@ -92,7 +94,7 @@ func readData(topic string, partition int, rr kafka.RecordReader, seen func(int6
 			discard(r)
 			continue
 		}
-		m, err := copyRecord(topic, partition, r)
+		m, err := copyRecord(c, topic, partition, r)
 		if err != nil {
 			return fmt.Errorf("offset %d: %w", r.Offset, err)
 		}
@@ -124,15 +126,17 @@ func discard(r *kafka.Record) {
 	}
 }
 
-// copyRecord reads key, value and headers; they are only valid until the
-// next ReadRecord.
-func copyRecord(topic string, partition int, r *kafka.Record) (Message, error) {
+// copyRecord reads key, value and headers (they are only valid until the
+// next ReadRecord) into memory from c; a nil key or value stays nil.
+func copyRecord(c *copier, topic string, partition int, r *kafka.Record) (Message, error) {
 	defer discard(r)
-	key, err := protocol.ReadAll(r.Key)
+	nk, nv := bytesLen(r.Key), bytesLen(r.Value)
+	buf, sl := c.alloc(nk + nv)
+	key, err := readInto(r.Key, buf[:nk:nk])
 	if err != nil {
 		return Message{}, fmt.Errorf("read key: %w", err)
 	}
-	value, err := protocol.ReadAll(r.Value)
+	value, err := readInto(r.Value, buf[nk:])
 	if err != nil {
 		return Message{}, fmt.Errorf("read value: %w", err)
 	}
@@ -145,6 +149,22 @@ func copyRecord(topic string, partition int, r *kafka.Record) (Message, error) {
 	}
 	return Message{
 		Topic: topic, Partition: partition, Offset: r.Offset,
-		Key: key, Value: value, Headers: headers, Time: r.Time,
+		Key: key, Value: value, Headers: headers, Time: r.Time, slab: sl,
 	}, nil
+}
+
+func bytesLen(b protocol.Bytes) int {
+	if b == nil {
+		return 0
+	}
+	return b.Len()
+}
+
+// readInto reads b whole into buf (len(buf) == b.Len()); nil stays nil.
+func readInto(b protocol.Bytes, buf []byte) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	_, err := io.ReadFull(b, buf)
+	return buf, err
 }

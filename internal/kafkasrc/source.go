@@ -27,6 +27,7 @@ type Source struct {
 	gens   []int32
 	// rejoins counts joins after a lost generation with uncommitted records.
 	rejoins int
+	copier  copier // message memory (slab.go)
 }
 
 // generation is this member's view of one consumer group generation.
@@ -72,7 +73,7 @@ func Open(ctx context.Context, cfg Config, plan *DrainPlan) (*Source, error) {
 	}
 	s := &Source{
 		cfg: cfg, log: cfg.Logger.With("group", cfg.GroupID), plan: plan,
-		client: newDataClient(cfg), cg: cg, stats: newStats(plan),
+		client: newDataClient(cfg), cg: cg, stats: newStats(plan), copier: copier{pool: &slabPool{}},
 	}
 	if err := s.join(ctx); err != nil {
 		s.Close()

@@ -37,7 +37,7 @@ func TestDecodeFetchDropsRecordsBeforeRequestedOffset(t *testing.T) {
 	rr := &protocol.RecordStream{Records: []protocol.RecordReader{
 		dataBatch(rec(5, "a"), rec(6, "b"), rec(7, "c"), rec(8, "d")),
 	}}
-	f, err := decodeFetch("t", 0, rr, 7, 100)
+	f, err := decodeFetch(nil, "t", 0, rr, 7, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestDecodeFetchStopsAtTarget(t *testing.T) {
 	rr := &protocol.RecordStream{Records: []protocol.RecordReader{
 		dataBatch(rec(0, "a"), rec(1, "b"), rec(2, "c"), rec(3, "d")),
 	}}
-	f, err := decodeFetch("t", 0, rr, 0, 2)
+	f, err := decodeFetch(nil, "t", 0, rr, 0, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestDecodeFetchControlMarkerAdvancesOffset(t *testing.T) {
 		dataBatch(rec(0, "a"), rec(1, "b")),
 		controlBatch(2),
 	}}
-	f, err := decodeFetch("t", 0, rr, 0, 3)
+	f, err := decodeFetch(nil, "t", 0, rr, 0, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestDecodeFetchControlMarkerAdvancesOffset(t *testing.T) {
 func TestDecodeFetchCompactionGapReachesTarget(t *testing.T) {
 	// Offsets 3 and 4 were compacted away; the first record seen is at the target.
 	rr := &protocol.RecordStream{Records: []protocol.RecordReader{dataBatch(rec(5, "x"))}}
-	f, err := decodeFetch("t", 0, rr, 3, 5)
+	f, err := decodeFetch(nil, "t", 0, rr, 3, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestDecodeFetchCompactionGapReachesTarget(t *testing.T) {
 }
 
 func TestDecodeFetchEmpty(t *testing.T) {
-	f, err := decodeFetch("t", 0, protocol.NewRecordReader(), 3, 5)
+	f, err := decodeFetch(nil, "t", 0, protocol.NewRecordReader(), 3, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestTombstoneKeepsNilValue(t *testing.T) {
 	rr := &protocol.RecordStream{Records: []protocol.RecordReader{
 		dataBatch(protocol.Record{Offset: 0, Key: protocol.NewBytes([]byte("k"))}),
 	}}
-	f, err := decodeFetch("t", 0, rr, 0, 1)
+	f, err := decodeFetch(nil, "t", 0, rr, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,5 +297,77 @@ func TestReadBatchEOFWithoutCommit(t *testing.T) {
 	}
 	if _, err := s.ReadBatch(t.Context()); !errors.Is(err, io.EOF) {
 		t.Fatalf("got %v, want io.EOF", err)
+	}
+}
+
+// TestSlabReuse: a released batch's slab goes back to the pool once the
+// copier has moved on, and is handed out again; an unreleased one is not.
+func TestSlabReuse(t *testing.T) {
+	pool := &slabPool{}
+	c := &copier{pool: pool}
+	var b Batch
+	for i := 0; i < 3; i++ {
+		buf, sl := c.alloc(10)
+		copy(buf, "0123456789")
+		b.Messages = append(b.Messages, Message{Value: buf, slab: sl})
+	}
+	first := b.Messages[0].slab
+	if first == nil || b.Messages[2].slab != first {
+		t.Fatalf("three small messages should share one slab: %p %p", first, b.Messages[2].slab)
+	}
+	b.Release()
+	if len(b.Messages) != 0 || len(pool.free) != 0 {
+		t.Fatalf("after Release: %d messages, %d free slabs (the copier still holds the slab)", len(b.Messages), len(pool.free))
+	}
+	// Fill the slab so that the copier moves to a new one.
+	kept, _ := c.alloc(slabOwnAbove)
+	for len(first.buf)+slabOwnAbove <= slabSize {
+		c.alloc(slabOwnAbove)
+	}
+	_, next := c.alloc(slabOwnAbove)
+	if next == first {
+		t.Fatal("the copier should have moved to a new slab")
+	}
+	if len(pool.free) != 0 {
+		t.Fatal("a slab with unreleased messages went back to the pool")
+	}
+	_ = kept
+	// Big records get their own memory.
+	if _, sl := c.alloc(slabOwnAbove + 1); sl != nil {
+		t.Fatal("a record above slabOwnAbove should not use a slab")
+	}
+}
+
+func TestSlabReturnsWhenAllReleased(t *testing.T) {
+	pool := &slabPool{}
+	c := &copier{pool: pool}
+	var a, b Batch
+	buf, sl := c.alloc(slabSize / 2)
+	a.Messages = append(a.Messages, Message{Value: buf, slab: sl})
+	buf, sl2 := c.alloc(slabSize / 2)
+	b.Messages = append(b.Messages, Message{Value: buf, slab: sl2})
+	if sl != nil || sl2 != nil {
+		t.Fatal("records above slabOwnAbove should not use slabs")
+	}
+	small, s1 := c.alloc(100)
+	a.Messages = append(a.Messages, Message{Value: small, slab: s1})
+	for len(s1.buf)+slabOwnAbove <= slabSize {
+		buf, s := c.alloc(slabOwnAbove)
+		b.Messages = append(b.Messages, Message{Value: buf, slab: s})
+	}
+	_, s3 := c.alloc(slabOwnAbove) // a new slab: the copier drops s1
+	if s3 == s1 {
+		t.Fatal("expected a new slab")
+	}
+	a.Release()
+	if len(pool.free) != 0 {
+		t.Fatal("slab back while batch b still holds messages in it")
+	}
+	b.Release()
+	if len(pool.free) != 1 || pool.free[0] != s1 {
+		t.Fatalf("slab not back after both batches released: %d free", len(pool.free))
+	}
+	if got := pool.get(); got != s1 || len(got.buf) != 0 {
+		t.Fatal("the pool should hand the released slab out again, empty")
 	}
 }
