@@ -20,10 +20,82 @@ type metaCol[T any] struct {
 	lit  func(T) string
 }
 
-func (c *metaCol[T]) Len() int             { return len(c.vals) }
-func (c *metaCol[T]) Values() any          { return c.vals }
-func (c *metaCol[T]) Literal(i int) string { return c.lit(c.vals[i]) }
-func (c *metaCol[T]) reset()               { clear(c.vals); c.vals = c.vals[:0] }
+func (c *metaCol[T]) Len() int                   { return len(c.vals) }
+func (c *metaCol[T]) Values() any                { return c.vals }
+func (c *metaCol[T]) ValuesRange(lo, hi int) any { return c.vals[lo:hi] }
+func (c *metaCol[T]) DataSize() int              { return 8 * len(c.vals) }
+func (c *metaCol[T]) Literal(i int) string       { return c.lit(c.vals[i]) }
+func (c *metaCol[T]) reset()                     { clear(c.vals); c.vals = c.vals[:0] }
+
+// codeCol is a String metadata column with few distinct values (the
+// operation, the source database and table): a code per row and the
+// strings once, instead of a 16-byte string header per row for the GC
+// to scan. Strings are made per data block when written.
+type codeCol struct {
+	codes []uint32
+	dict  []string
+	index map[string]uint32
+	size  int
+	out   []string // ValuesRange's result, reused
+}
+
+func (c *codeCol) add(s string) {
+	code, ok := c.index[s]
+	if !ok {
+		if c.index == nil {
+			c.index = map[string]uint32{}
+		}
+		code = uint32(len(c.dict))
+		c.dict = append(c.dict, s)
+		c.index[s] = code
+	}
+	c.codes = append(c.codes, code)
+	c.size += len(s)
+}
+
+func (c *codeCol) Len() int             { return len(c.codes) }
+func (c *codeCol) Values() any          { return c.ValuesRange(0, len(c.codes)) }
+func (c *codeCol) DataSize() int        { return c.size }
+func (c *codeCol) Literal(i int) string { return strLit(c.dict[c.codes[i]]) }
+
+func (c *codeCol) ValuesRange(lo, hi int) any {
+	c.out = c.out[:0]
+	for _, code := range c.codes[lo:hi] {
+		c.out = append(c.out, c.dict[code])
+	}
+	return c.out
+}
+
+func (c *codeCol) reset() {
+	c.codes, c.size = c.codes[:0], 0
+	if len(c.dict) > 1<<15 { // a block reused for ever keeps a bounded dictionary
+		c.dict, c.index = nil, nil
+	}
+	clear(c.out)
+	c.out = c.out[:0]
+}
+
+// secCol is a DateTime metadata column held as epoch seconds.
+type secCol struct {
+	secs []uint32
+	out  []time.Time
+}
+
+func (c *secCol) add(t time.Time)      { c.secs = append(c.secs, uint32(max(t.Unix(), 0))) }
+func (c *secCol) at(i int) time.Time   { return time.Unix(int64(c.secs[i]), 0).UTC() }
+func (c *secCol) Len() int             { return len(c.secs) }
+func (c *secCol) Values() any          { return c.ValuesRange(0, len(c.secs)) }
+func (c *secCol) DataSize() int        { return 4 * len(c.secs) }
+func (c *secCol) Literal(i int) string { return dtLit(c.at(i)) }
+func (c *secCol) reset()               { c.secs = c.secs[:0] }
+
+func (c *secCol) ValuesRange(lo, hi int) any {
+	c.out = c.out[:0]
+	for i := lo; i < hi; i++ {
+		c.out = append(c.out, c.at(i))
+	}
+	return c.out
+}
 
 func strLit(s string) string    { return chconn.QuoteString(s) }
 func u64Lit(v uint64) string    { return strconv.FormatUint(v, 10) }
@@ -37,11 +109,11 @@ type block struct {
 	t         *table
 	cols      []typemap.Builder // the table's source columns, this block's own
 	layout    int               // table.layout when the builders were made
-	op        metaCol[string]
+	op        codeCol
 	tsTime    metaCol[time.Time] // cdc_timestamp on DateTime64 servers
 	tsMillis  metaCol[uint64]    // cdc_timestamp elsewhere (epoch ms)
-	db, src   metaCol[string]
-	eventTime metaCol[time.Time]
+	db, src   codeCol
+	eventTime secCol
 	version   metaCol[uint64]
 	deleted   metaCol[uint8]
 
@@ -70,9 +142,8 @@ func newBlock(t *table) *block {
 	}
 	return &block{
 		t: t, cols: cols, layout: t.layout,
-		op: metaCol[string]{lit: strLit}, tsTime: metaCol[time.Time]{lit: dt3Lit}, tsMillis: metaCol[uint64]{lit: u64Lit},
-		db: metaCol[string]{lit: strLit}, src: metaCol[string]{lit: strLit},
-		eventTime: metaCol[time.Time]{lit: dtLit}, version: metaCol[uint64]{lit: u64Lit}, deleted: metaCol[uint8]{lit: u8Lit},
+		tsTime: metaCol[time.Time]{lit: dt3Lit}, tsMillis: metaCol[uint64]{lit: u64Lit},
+		version: metaCol[uint64]{lit: u64Lit}, deleted: metaCol[uint8]{lit: u8Lit},
 		touched: map[string]bool{}, offsets: map[topicPart][2]int64{},
 	}
 }
@@ -132,15 +203,15 @@ func (b *block) appendRow(e *event, now time.Time) error {
 		}
 	}
 	op := opName(e.op, e.snapshot)
-	b.op.vals = append(b.op.vals, op)
+	b.op.add(op)
 	if b.t.profile.DateTime64 { // only the column columns() sends
 		b.tsTime.vals = append(b.tsTime.vals, time.UnixMilli(e.tsMs).UTC())
 	} else {
 		b.tsMillis.vals = append(b.tsMillis.vals, uint64(max(e.tsMs, 0)))
 	}
-	b.db.vals = append(b.db.vals, e.db)
-	b.src.vals = append(b.src.vals, e.src)
-	b.eventTime.vals = append(b.eventTime.vals, now)
+	b.db.add(e.db)
+	b.src.add(e.src)
+	b.eventTime.add(now)
 	b.version.vals = append(b.version.vals, e.version)
 	var del uint8
 	if e.isDelete() {

@@ -38,8 +38,8 @@ type written struct {
 // committed here, except that a window that must not be mixed with a batch
 // (a table evolves, a table is truncated) is flushed first, and a full
 // window is handed to the writer.
-func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) error {
-	d, err := r.decodeBatch(ctx, b)
+func (r *runner) process(ctx context.Context, b *kafkasrc.Batch, pre *predecoded) error {
+	d, err := r.decodeBatch(ctx, b, pre)
 	if err != nil {
 		return err
 	}
@@ -54,11 +54,12 @@ func (r *runner) process(ctx context.Context, b *kafkasrc.Batch) error {
 
 // decodeBatch decodes and routes a batch; a table that must evolve first
 // has the queued batches finished and the window written and committed.
-func (r *runner) decodeBatch(ctx context.Context, b *kafkasrc.Batch) (*decoded, error) {
+func (r *runner) decodeBatch(ctx context.Context, b *kafkasrc.Batch, pre *predecoded) (*decoded, error) {
 	t0 := time.Now()
 	defer func() { r.stages.since(&r.stages.decode, t0) }()
+	defer r.predec.put(pre) // its records are only read here
 	for rounds := 0; ; {
-		res, order, byT, err := r.decode(ctx, b)
+		res, order, byT, err := r.decode(ctx, b, pre)
 		switch {
 		case err == nil:
 			return &decoded{b: b, res: res, order: order, byT: byT}, nil
@@ -153,13 +154,13 @@ func hasTruncate(evs []*event) bool {
 
 // decode turns the batch's messages into events grouped per table, dead
 // letters and ignored-record counts.
-func (r *runner) decode(ctx context.Context, b *kafkasrc.Batch) (*batchResult, []*table, map[*table][]*event, error) {
+func (r *runner) decode(ctx context.Context, b *kafkasrc.Batch, pre *predecoded) (*batchResult, []*table, map[*table][]*event, error) {
 	res := &batchResult{}
 	var order []*table
 	byT := map[*table][]*event{}
 	for i := range b.Messages {
 		m := &b.Messages[i]
-		e, dl, err := r.decodeOne(ctx, m, res)
+		e, dl, err := r.decodeOne(ctx, m, &pre.recs[i], pre.errs[i], res)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -185,18 +186,10 @@ func (r *runner) deadLetter(m *kafkasrc.Message, reason string, err error) *Dead
 		Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value), Reason: reason, Error: err.Error(), ReceivedAt: r.cfg.Now()}
 }
 
-// decodeOne decodes and routes one message. A nil event and nil dead
+// decodeOne routes one message decoded by the reader (predecode.go). A nil event and nil dead
 // letter means the record carries no row change (counted in res).
-func (r *runner) decodeOne(ctx context.Context, m *kafkasrc.Message, res *batchResult) (*event, *DeadLetter, error) {
-	in := debezium.Input{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset, Key: m.Key, Value: m.Value}
-	if len(m.Headers) > 0 {
-		in.Headers = make([]debezium.Header, len(m.Headers))
-		for i, h := range m.Headers {
-			in.Headers[i] = debezium.Header{Key: h.Key, Value: h.Value}
-		}
-	}
-	rec := &r.rec
-	if err := r.dec.DecodeInput(&in, rec); err != nil {
+func (r *runner) decodeOne(ctx context.Context, m *kafkasrc.Message, rec *debezium.Record, decErr error, res *batchResult) (*event, *DeadLetter, error) {
+	if err := decErr; err != nil {
 		reason := debezium.ReasonOf(err)
 		if reason == "" {
 			reason = debezium.ReasonBadShape

@@ -28,8 +28,8 @@ type runner struct {
 	cfg     Config
 	log     *slog.Logger
 	rep     *Report
-	dec     *debezium.Decoder
-	rec     debezium.Record
+	dec     *debezium.Decoder // the reader goroutine's (predecode.go)
+	predec  predecodedPool
 	schemas schemaCache
 	ph      placeholders
 
@@ -75,7 +75,7 @@ func (st *stageTimes) since(d *time.Duration, t0 time.Time) time.Time {
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg = cfg.withDefaults()
 	r := &runner{
-		cfg: cfg, log: cfg.Logger.With("run_id", cfg.RunID), dec: debezium.NewDecoder(),
+		cfg: cfg, log: cfg.Logger.With("run_id", cfg.RunID), dec: debezium.NewDecoder(), predec: make(predecodedPool, 4),
 		schemas: schemaCache{}, ph: newPlaceholders(cfg.DDL.Policies.Placeholder),
 		tables: map[string]*table{}, lastFields: map[string]*debezium.Fields{}, lsnWarned: map[string]bool{}, srcNames: map[string][2]string{},
 		rep: newReport(cfg.RunID, cfg.Source.GroupID, cfg.Now()),
@@ -240,7 +240,7 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 			continue // bound() handles it
 		}
 		r.stages.since(&r.stages.read, t0)
-		b, err := rr.b, rr.err
+		b, pre, err := rr.b, rr.pre, rr.err
 		if errors.Is(err, io.EOF) {
 			if err := r.flush(wctx); err != nil {
 				if errors.Is(err, kafkasrc.ErrGenerationLost) {
@@ -266,7 +266,7 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 			}
 			return markUnreachable(fmt.Errorf("replicate: %w", err))
 		}
-		err = r.process(wctx, b)
+		err = r.process(wctx, b, pre)
 		if errors.Is(err, kafkasrc.ErrGenerationLost) {
 			err = r.rejoin(ctx, err)
 		}
@@ -279,12 +279,14 @@ func (r *runner) drain(ctx context.Context, plan *kafkasrc.DrainPlan, deadline t
 // readResult is one ReadBatch outcome handed from the reader goroutine.
 type readResult struct {
 	b   *kafkasrc.Batch
+	pre *predecoded // b's messages decoded, nil with err
 	err error
 }
 
 // reader is the goroutine that reads Kafka ahead of processing: it holds
-// at most one batch ready while the main goroutine processes the previous
-// one. It calls the Source under srcMu (commits and rejoins take it too).
+// at most one batch ready, its messages decoded (predecode.go), while the
+// main goroutine processes the previous one. It calls the Source under
+// srcMu (commits and rejoins take it too), and it alone uses runner.dec.
 type reader struct {
 	ch     chan readResult
 	cancel context.CancelFunc
@@ -301,8 +303,13 @@ func (r *runner) startReader(ctx context.Context) {
 			r.srcMu.Lock()
 			b, err := r.src.ReadBatch(rctx)
 			r.srcMu.Unlock()
+			var pre *predecoded
+			if err == nil {
+				pre = r.predec.get()
+				pre.predecode(r.dec, b)
+			}
 			select {
-			case rd.ch <- readResult{b, err}:
+			case rd.ch <- readResult{b, pre, err}:
 			case <-rctx.Done():
 				return // a batch read and not handed out is read again by the next reader
 			}

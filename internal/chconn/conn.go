@@ -34,6 +34,17 @@ type Column interface {
 	Literal(i int) string
 }
 
+// RangeColumn is a Column that gives rows [lo, hi) as a typed slice of
+// their own, valid until its next call, so that the native writer makes
+// per-value views (strings, NULL pointers) for one data block at a time
+// instead of for the whole column. DataSize is the bytes of its values,
+// for sizing the data blocks.
+type RangeColumn interface {
+	Column
+	ValuesRange(lo, hi int) any
+	DataSize() int
+}
+
 // QuoteIdent quotes a ClickHouse identifier with backticks, escaping
 // backslashes and backticks, so any catalog name is safe in SQL text.
 func QuoteIdent(name string) string {

@@ -198,6 +198,38 @@ func (b *builder[T]) Values() any {
 	return b.ptrs
 }
 
+// ValuesRange is Values for rows [lo, hi) (chconn.RangeColumn), valid
+// until the next call: a nullable column's pointers are made for those
+// rows only.
+func (b *builder[T]) ValuesRange(lo, hi int) any {
+	if !b.nullable {
+		return b.vals[lo:hi]
+	}
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
+	for i := lo; i < hi; i++ {
+		if b.nulls[i] {
+			b.ptrs = append(b.ptrs, nil)
+		} else {
+			b.ptrs = append(b.ptrs, &b.vals[i])
+		}
+	}
+	return b.ptrs
+}
+
+// DataSize is about the bytes of the values (chconn.RangeColumn): string
+// lengths, 8 bytes for anything else.
+func (b *builder[T]) DataSize() int {
+	if ss, ok := any(b.vals).([]string); ok {
+		n := 0
+		for _, s := range ss {
+			n += len(s)
+		}
+		return n
+	}
+	return 8 * len(b.vals)
+}
+
 // IsNull reports whether value i is NULL.
 func (b *builder[T]) IsNull(i int) bool { return b.nullable && b.nulls[i] }
 

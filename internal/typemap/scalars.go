@@ -51,17 +51,20 @@ func builderFor(c Column, p chconn.Profile, pol Policies) (Builder, error) {
 			defScale = pol.MoneyScale
 		}
 		if prec, scale, ok := c.decimalShape(p, pol); ok {
+			if prec <= 18 && !c.Array {
+				return newScaledBuilder(c, decimalConv(prec, scale, defScale), prec, scale, defScale, pol), nil
+			}
 			return build(c, decimalConv(prec, scale, defScale), pol), nil
 		}
-		return build(c, numericTextConv(defScale), pol), nil
+		return buildStr(c, numericTextConv(defScale), false, pol), nil
 	case KindUUID:
-		return build(c, uuidConv(), pol), nil
+		return buildStr(c, uuidConv(), false, pol), nil
 	case KindBytes:
-		return build(c, bytesConv(), pol), nil
+		return buildStr(c, bytesConv(), false, pol), nil
 	case KindJSON:
-		return build(c, jsonConv(), pol), nil
+		return buildStr(c, jsonConv(), true, pol), nil
 	case KindInet:
-		return build(c, inetConv(), pol), nil
+		return buildStr(c, inetConv(), true, pol), nil
 	case KindDate:
 		if p.Date32 {
 			return build(c, dateConv(pol), pol), nil
@@ -77,7 +80,17 @@ func builderFor(c Column, p chconn.Profile, pol Policies) (Builder, error) {
 		}
 		return build(c, epochMicrosConv(pol), pol), nil
 	}
-	return build(c, textConv(), pol), nil
+	return buildStr(c, textConv(), true, pol), nil
+}
+
+// buildStr is build for string values: scalars go into one arena
+// (compact.go); plain tells that the conv's Debezium decoding is JSON
+// string unquoting, which the arena builder does in place.
+func buildStr(c Column, cv conv[string], plain bool, pol Policies) Builder {
+	if c.Array {
+		return newArray(c, cv, pol)
+	}
+	return newStrBuilder(c, cv, plain, pol)
 }
 
 // --- integers, booleans, floats ---

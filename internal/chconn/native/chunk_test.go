@@ -41,11 +41,11 @@ func TestChunkRows(t *testing.T) {
 		{[]any{narrow, ints}, insertChunkRows},
 		{[]any{ints}, insertChunkRows},
 	} {
-		if got := chunkRows(valuesOf(c.cols...), 10000); got != c.want {
-			t.Errorf("chunkRows = %d, want %d", got, c.want)
+		if got := rowsWithin(valuesOf(c.cols...), 10000, insertChunkRows, insertChunkBytes, nil, nil); got != c.want {
+			t.Errorf("rowsWithin = %d, want %d", got, c.want)
 		}
 	}
-	if got := chunkRows(nil, 0); got != insertChunkRows {
-		t.Errorf("chunkRows of no rows = %d", got)
+	if got := rowsWithin(nil, 0, insertChunkRows, insertChunkBytes, nil, nil); got != insertChunkRows {
+		t.Errorf("rowsWithin of no rows = %d", got)
 	}
 }

@@ -124,22 +124,22 @@ const (
 	insertChunkBytes = 2 << 20
 )
 
-// chunkRows is how many rows of data make about insertChunkBytes.
-func chunkRows(values []reflect.Value, rows int) int {
-	return rowsWithin(values, rows, insertChunkRows, insertChunkBytes, nil)
-}
-
 // rowsWithin is how many of rows make about maxBytes of data (at least 256,
 // at most maxRows), from the string columns' sizes and 8 bytes for every
-// other value or for every column fixed(i) reports as fixed-width.
-func rowsWithin(values []reflect.Value, rows, maxRows, maxBytes int, fixed func(i int) bool) int {
+// other value or for every column fixed(i) reports as fixed-width; sizes,
+// when given, holds a column's data size where it is >= 0.
+func rowsWithin(values []reflect.Value, rows, maxRows, maxBytes int, fixed func(i int) bool, sizes []int) int {
 	if rows == 0 {
 		return maxRows
 	}
 	total := 0
 	for i, rv := range values {
-		if fixed != nil && fixed(i) {
+		switch {
+		case fixed != nil && fixed(i):
 			total += 8 * rows
+			continue
+		case sizes != nil && sizes[i] >= 0:
+			total += sizes[i]
 			continue
 		}
 		switch v := rv.Interface().(type) {
@@ -174,54 +174,29 @@ func insertQuery(table string, columns []string) string {
 	return q + ")"
 }
 
-// Insert sends one block through PrepareBatch; 18.16 needs the explicit
-// column list.
+// Insert sends one block through PrepareBatch (18.16 needs the explicit
+// column list), as data blocks of about insertChunkBytes: the server
+// squashes them into one part per partition. Scaled decimal columns go
+// out as they are on the wire (chconn.ScaledDecimalColumn).
 func (c *Conn) Insert(ctx context.Context, table string, columns []string, data []chconn.Column) error {
-	q := insertQuery(table, columns)
 	if token := chconn.InsertDedupToken(ctx); token != "" {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": token}))
 	}
-	batch, err := c.conn.PrepareBatch(ctx, q)
+	batch, err := c.conn.PrepareBatch(ctx, insertQuery(table, columns))
 	if err != nil {
 		return fmt.Errorf("chconn: insert into %s: prepare: %w", table, err)
 	}
-	rows := 0
-	values := make([]reflect.Value, len(data))
-	for i, d := range data {
-		values[i] = reflect.ValueOf(d.Values())
-		if i == 0 {
-			rows = d.Len()
-		}
+	s := &stream{
+		table: table, columns: columns, batch: batch, cols: batch.Columns(),
+		values: make([]reflect.Value, len(columns)), scaled: make([]scaledDecimal, len(columns)),
+		maxRows: insertChunkRows, maxBytes: insertChunkBytes, single: true,
 	}
-	step := chunkRows(values, rows)
-	for lo := 0; lo < rows || lo == 0; lo += step {
-		hi := min(lo+step, rows)
-		for i, v := range values {
-			if err := batch.Column(i).Append(chunk(v, lo, hi)); err != nil {
-				batch.Abort()
-				return fmt.Errorf("chconn: insert into %s: column %s: %w", table, columns[i], err)
-			}
-		}
-		if hi < rows {
-			if err := batch.Flush(); err != nil {
-				batch.Abort()
-				return fmt.Errorf("chconn: insert into %s: send: %w", table, err)
-			}
-		}
-		if rows == 0 {
-			break
-		}
+	if err := s.Write(ctx, data); err != nil {
+		batch.Abort()
+		return err
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("chconn: insert into %s: send: %w", table, err)
 	}
 	return nil
-}
-
-// chunk returns rows [lo, hi) of a column's typed slice.
-func chunk(v reflect.Value, lo, hi int) any {
-	if v.Kind() != reflect.Slice || (lo == 0 && hi == v.Len()) {
-		return v.Interface()
-	}
-	return v.Slice(lo, hi).Interface()
 }

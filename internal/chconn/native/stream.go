@@ -29,10 +29,10 @@ const (
 	streamBlockBytes = 8 << 20
 )
 
-// blockRows is how many rows of a write make about streamBlockBytes; the
-// scaled decimal columns are 8 bytes a value.
+// blockRows is how many rows of a write make about maxBytes; the scaled
+// decimal columns are 8 bytes a value.
 func (s *stream) blockRows(rows int) int {
-	return rowsWithin(s.values, rows, streamBlockRows, streamBlockBytes, func(i int) bool { return s.scaled[i].width != 0 })
+	return rowsWithin(s.values, rows, s.maxRows, s.maxBytes, func(i int) bool { return s.scaled[i].width != 0 }, s.sizes)
 }
 
 // InsertStream keeps one clickhouse-go batch open across writes: every
@@ -51,6 +51,7 @@ func (c *Conn) InsertStream(ctx context.Context, table string, columns []string,
 	return &stream{
 		table: table, columns: columns, batch: batch, cols: batch.Columns(),
 		values: make([]reflect.Value, len(columns)), scaled: make([]scaledDecimal, len(columns)),
+		maxRows: streamBlockRows, maxBytes: streamBlockBytes,
 	}, nil
 }
 
@@ -63,7 +64,21 @@ type stream struct {
 	values []reflect.Value
 	// scaled are the data columns sent as raw Decimal32/64 wire values.
 	scaled []scaledDecimal
+	// ranged are the chconn.RangeColumns, asked block by block; sizes
+	// their DataSize (-1 for the others).
+	ranged []chconn.RangeColumn
+	sizes  []int
 	wire   []byte
+	// maxRows and maxBytes bound one data block.
+	maxRows, maxBytes int
+	single            bool // one Insert, not an InsertStream (for messages)
+}
+
+func (s *stream) what() string {
+	if s.single {
+		return "insert into"
+	}
+	return "insert stream into"
 }
 
 // scaledDecimal is a non-nullable decimal column whose scaled integers
@@ -116,16 +131,24 @@ func (s *stream) appendRaw(col column.Interface, sd scaledDecimal, lo, hi int) e
 
 func (s *stream) Write(ctx context.Context, data []chconn.Column) error {
 	if len(data) != len(s.columns) {
-		return fmt.Errorf("chconn: insert stream into %s: %d columns, %d data columns", s.table, len(s.columns), len(data))
+		return fmt.Errorf("chconn: %s %s: %d columns, %d data columns", s.what(), s.table, len(s.columns), len(data))
 	}
 	rows := data[0].Len()
+	s.ranged = append(s.ranged[:0], make([]chconn.RangeColumn, len(data))...)
+	s.sizes = append(s.sizes[:0], make([]int, len(data))...)
 	for i, d := range data {
 		if d.Len() != rows {
-			return fmt.Errorf("chconn: insert stream into %s: column %s has %d rows, want %d", s.table, s.columns[i], d.Len(), rows)
+			return fmt.Errorf("chconn: %s %s: column %s has %d rows, want %d", s.what(), s.table, s.columns[i], d.Len(), rows)
 		}
-		if s.scaled[i] = rawDecimal(d, s.cols[i]); s.scaled[i].width == 0 {
-			s.values[i] = reflect.ValueOf(d.Values())
+		s.sizes[i] = -1
+		if s.scaled[i] = rawDecimal(d, s.cols[i]); s.scaled[i].width != 0 {
+			continue
 		}
+		if rc, ok := d.(chconn.RangeColumn); ok {
+			s.ranged[i], s.sizes[i] = rc, rc.DataSize()
+			continue
+		}
+		s.values[i] = reflect.ValueOf(d.Values())
 	}
 	step := s.blockRows(rows)
 	for lo := 0; lo < rows; lo += step {
@@ -135,21 +158,25 @@ func (s *stream) Write(ctx context.Context, data []chconn.Column) error {
 		hi := min(lo+step, rows)
 		for i, v := range s.values {
 			var err error
-			if sd := s.scaled[i]; sd.width != 0 {
-				err = s.appendRaw(s.cols[i], sd, lo, hi)
-			} else {
+			switch {
+			case s.scaled[i].width != 0:
+				err = s.appendRaw(s.cols[i], s.scaled[i], lo, hi)
+			case s.ranged[i] != nil:
+				err = s.batch.Column(i).Append(s.ranged[i].ValuesRange(lo, hi))
+			default:
 				err = s.batch.Column(i).Append(rowRange(v, lo, hi))
 			}
 			if err != nil {
-				return fmt.Errorf("chconn: insert stream into %s: column %s: %w", s.table, s.columns[i], err)
+				return fmt.Errorf("chconn: %s %s: column %s: %w", s.what(), s.table, s.columns[i], err)
 			}
 		}
 		if err := s.batch.Flush(); err != nil {
-			return fmt.Errorf("chconn: insert stream into %s: send: %w", s.table, err)
+			return fmt.Errorf("chconn: %s %s: send: %w", s.what(), s.table, err)
 		}
 	}
 	clear(s.values) // the caller reuses its buffers
 	clear(s.scaled)
+	clear(s.ranged)
 	return nil
 }
 

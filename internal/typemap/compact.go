@@ -1,0 +1,471 @@
+package typemap
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/shopspring/decimal"
+)
+
+// Compact builders for the two kinds of values that dominate replicate's
+// blocks. The generic builder keeps a string as its own heap object behind
+// a 16-byte header, and a decimal as a *big.Int (three objects, ~64 bytes):
+// a window of the shop's tables took about twice its JSON size in memory,
+// and the GC scanned every one of those pointers. These keep values in
+// pointer-free arrays, so the same memory holds about twice the rows (the
+// windows, and so ClickHouse's parts, get larger) and the GC has nothing
+// to scan in them.
+
+// strBuilder keeps a string column's values in one byte arena.
+type strBuilder struct {
+	col         Column
+	nullable    bool
+	conv        conv[string]
+	plain       bool // text: a JSON string with nothing to unescape is copied as it is
+	placeholder [][]byte
+	buf         []byte
+	ends        []uint32 // value i is buf[ends[i-1]:ends[i]]
+	nulls       []bool
+	views       []string // Values(): views into buf
+	ptrs        []*string
+	adjusted    int
+}
+
+func newStrBuilder(c Column, cv conv[string], plain bool, pol Policies) *strBuilder {
+	return &strBuilder{col: c, nullable: c.Nullable, conv: cv, plain: plain, placeholder: placeholderForms(pol.Placeholder)}
+}
+
+func (b *strBuilder) wrap(err error) error {
+	return fmt.Errorf("typemap: column %s (%s): %w", b.col.Name, b.col.Type, err)
+}
+
+func (b *strBuilder) push(v []byte) error {
+	if len(b.buf)+len(v) > math.MaxUint32 {
+		return b.wrap(fmt.Errorf("more than 4 GiB of text in one block"))
+	}
+	if need := len(b.buf) + len(v); need > cap(b.buf) {
+		// Grow by a quarter, not append's doubling: blocks are kept for
+		// reuse at their largest size, and this is most of their memory.
+		grown := make([]byte, len(b.buf), max(need, cap(b.buf)+cap(b.buf)/4, 4096))
+		copy(grown, b.buf)
+		b.buf = grown
+	}
+	b.buf = append(b.buf, v...)
+	b.ends = append(b.ends, uint32(len(b.buf)))
+	if b.nullable {
+		b.nulls = append(b.nulls, false)
+	}
+	return nil
+}
+
+func (b *strBuilder) put(v string, null, adjusted bool, err error) error {
+	if err != nil {
+		return b.wrap(err)
+	}
+	if adjusted {
+		b.adjusted++
+	}
+	if null {
+		return b.AppendNull()
+	}
+	return b.push(unsafe.Slice(unsafe.StringData(v), len(v)))
+}
+
+func (b *strBuilder) AppendDebezium(raw []byte, fs *FieldSchema) error {
+	raw = trimJSON(raw)
+	if isNullToken(raw) {
+		return b.AppendNull()
+	}
+	for _, ph := range b.placeholder {
+		if string(raw) == string(ph) {
+			return ErrUnavailable
+		}
+	}
+	if b.plain {
+		if body, ok := plainBody(raw); ok {
+			return b.push(body)
+		}
+	}
+	return b.put(b.conv.deb(raw, fs))
+}
+
+// plainBody is the content of a JSON string token that decodes to itself:
+// no escape, no quote, no control character, valid UTF-8.
+func plainBody(raw []byte) ([]byte, bool) {
+	if !isStringToken(raw) {
+		return nil, false
+	}
+	body := raw[1 : len(raw)-1]
+	ascii := true
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return nil, false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	return body, ascii || utf8.Valid(body)
+}
+
+func (b *strBuilder) AppendPgx(v any) error {
+	if v == nil {
+		return b.AppendNull()
+	}
+	return b.put(b.conv.pgx(v))
+}
+
+func (b *strBuilder) AppendNull() error {
+	if !b.nullable {
+		return b.wrap(fmt.Errorf("NULL in a NOT NULL column"))
+	}
+	b.ends = append(b.ends, uint32(len(b.buf)))
+	b.nulls = append(b.nulls, true)
+	return nil
+}
+
+func (b *strBuilder) Len() int { return len(b.ends) }
+
+func (b *strBuilder) bytesAt(i int) []byte {
+	lo := uint32(0)
+	if i > 0 {
+		lo = b.ends[i-1]
+	}
+	return b.buf[lo:b.ends[i]]
+}
+
+func (b *strBuilder) AppendCopy(i int) error { return b.copyFrom(b, i) }
+
+func (b *strBuilder) AppendCopyFrom(src Builder, i int) error {
+	s, ok := src.(*strBuilder)
+	if !ok {
+		return b.wrap(fmt.Errorf("copy from a builder of another type (%T)", src))
+	}
+	return b.copyFrom(s, i)
+}
+
+// copyFrom appends value i of s (b itself or a builder of the same column);
+// it only reads s.
+func (b *strBuilder) copyFrom(s *strBuilder, i int) error {
+	if i < 0 || i >= len(s.ends) {
+		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(s.ends)))
+	}
+	if s.nullable != b.nullable {
+		return b.wrap(fmt.Errorf("copy between nullable and not nullable builders"))
+	}
+	if s.nullable && s.nulls[i] {
+		return b.AppendNull()
+	}
+	v := s.bytesAt(i)
+	if s == b {
+		// append may move buf: copy the value out first.
+		v = append([]byte(nil), v...)
+	}
+	return b.push(v)
+}
+
+func (b *strBuilder) Truncate(n int) {
+	if n < 0 || n >= len(b.ends) {
+		return
+	}
+	end := uint32(0)
+	if n > 0 {
+		end = b.ends[n-1]
+	}
+	b.buf = b.buf[:end]
+	b.ends = b.ends[:n]
+	if b.nullable {
+		b.nulls = b.nulls[:n]
+	}
+}
+
+func (b *strBuilder) Reset() {
+	b.buf = b.buf[:0]
+	b.ends = b.ends[:0]
+	b.nulls = b.nulls[:0]
+	clear(b.views)
+	b.views = b.views[:0]
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
+	b.adjusted = 0
+}
+
+// Values returns []string, or []*string for a nullable column. The strings
+// are views of the builder's memory: valid until the next append,
+// Truncate or Reset, like the slices of the generic builder.
+func (b *strBuilder) Values() any {
+	clear(b.views)
+	b.views = b.views[:0]
+	lo := uint32(0)
+	for _, hi := range b.ends {
+		b.views = append(b.views, unsafe.String(unsafe.SliceData(b.buf[lo:hi]), int(hi-lo)))
+		lo = hi
+	}
+	if !b.nullable {
+		return b.views
+	}
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
+	for i := range b.views {
+		if b.nulls[i] {
+			b.ptrs = append(b.ptrs, nil)
+		} else {
+			b.ptrs = append(b.ptrs, &b.views[i])
+		}
+	}
+	return b.ptrs
+}
+
+func (b *strBuilder) Literal(i int) string {
+	if b.nullable && b.nulls[i] {
+		return "NULL"
+	}
+	return b.conv.literal(string(b.bytesAt(i)))
+}
+
+func (b *strBuilder) Adjusted() int { return b.adjusted }
+
+// scaledBuilder keeps a Decimal(p ≤ 18, s) column as integers scaled by
+// 10^s; chconn's native writer sends them as they are on the wire
+// (chconn.ScaledDecimalColumn).
+type scaledBuilder struct {
+	col         Column
+	nullable    bool
+	conv        conv[decimal.Decimal] // decimalConv: every check and error
+	prec, scale int
+	defScale    int
+	placeholder [][]byte
+	vals        []int64
+	nulls       []bool
+	adjusted    int
+}
+
+func newScaledBuilder(c Column, cv conv[decimal.Decimal], prec, scale, defScale int, pol Policies) *scaledBuilder {
+	return &scaledBuilder{col: c, nullable: c.Nullable, conv: cv, prec: prec, scale: scale, defScale: defScale,
+		placeholder: placeholderForms(pol.Placeholder)}
+}
+
+func (b *scaledBuilder) wrap(err error) error {
+	return fmt.Errorf("typemap: column %s (%s): %w", b.col.Name, b.col.Type, err)
+}
+
+func (b *scaledBuilder) push(v int64) {
+	b.vals = append(b.vals, v)
+	if b.nullable {
+		b.nulls = append(b.nulls, false)
+	}
+}
+
+func (b *scaledBuilder) put(d decimal.Decimal, null, adjusted bool, err error) error {
+	if err != nil {
+		return b.wrap(err)
+	}
+	if adjusted {
+		b.adjusted++
+	}
+	if null {
+		return b.AppendNull()
+	}
+	// decimalConv checked the scale and the precision: it fits an int64.
+	b.push(d.Shift(int32(b.scale)).IntPart())
+	return nil
+}
+
+func (b *scaledBuilder) AppendDebezium(raw []byte, fs *FieldSchema) error {
+	raw = trimJSON(raw)
+	if isNullToken(raw) {
+		return b.AppendNull()
+	}
+	for _, ph := range b.placeholder {
+		if string(raw) == string(ph) {
+			return ErrUnavailable
+		}
+	}
+	if v, ok := b.fast(raw, fs); ok {
+		b.push(v)
+		return nil
+	}
+	return b.put(b.conv.deb(raw, fs))
+}
+
+// fast decodes Debezium's usual form, base64 bytes of at most 8 bytes with
+// the scale in the schema, without big.Int. Anything else, or a value that
+// does not fit, takes the general path (and its error).
+func (b *scaledBuilder) fast(raw []byte, fs *FieldSchema) (int64, bool) {
+	if !isStringToken(raw) || fs.typ() != "bytes" {
+		return 0, false
+	}
+	src, err := schemaScale(fs, b.defScale)
+	if err != nil || src < 0 || src > 18 {
+		return 0, false
+	}
+	body := raw[1 : len(raw)-1]
+	var buf [12]byte
+	if len(body) == 0 || len(body) > 16 {
+		return 0, false
+	}
+	n, err := base64.StdEncoding.Decode(buf[:], body)
+	if err != nil || n == 0 || n > 8 {
+		return 0, false
+	}
+	v := int64(0)
+	if buf[0]&0x80 != 0 {
+		v = -1 // sign extension
+	}
+	for _, c := range buf[:n] {
+		v = v<<8 | int64(c)
+	}
+	for ; src < b.scale; src++ {
+		if v > math.MaxInt64/10 || v < math.MinInt64/10 {
+			return 0, false
+		}
+		v *= 10
+	}
+	for ; src > b.scale; src-- {
+		if v%10 != 0 {
+			return 0, false
+		}
+		v /= 10
+	}
+	limit := int64(1)
+	for i := 0; i < b.prec; i++ {
+		limit *= 10
+	}
+	if v >= limit || v <= -limit {
+		return 0, false
+	}
+	return v, true
+}
+
+func (b *scaledBuilder) AppendPgx(v any) error {
+	if v == nil {
+		return b.AppendNull()
+	}
+	return b.put(b.conv.pgx(v))
+}
+
+func (b *scaledBuilder) AppendNull() error {
+	if !b.nullable {
+		return b.wrap(fmt.Errorf("NULL in a NOT NULL column"))
+	}
+	b.vals = append(b.vals, 0)
+	b.nulls = append(b.nulls, true)
+	return nil
+}
+
+func (b *scaledBuilder) Len() int { return len(b.vals) }
+
+func (b *scaledBuilder) AppendCopy(i int) error { return b.copyFrom(b, i) }
+
+func (b *scaledBuilder) AppendCopyFrom(src Builder, i int) error {
+	s, ok := src.(*scaledBuilder)
+	if !ok || s.scale != b.scale {
+		return b.wrap(fmt.Errorf("copy from a builder of another type (%T)", src))
+	}
+	return b.copyFrom(s, i)
+}
+
+func (b *scaledBuilder) copyFrom(s *scaledBuilder, i int) error {
+	if i < 0 || i >= len(s.vals) {
+		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(s.vals)))
+	}
+	if s.nullable != b.nullable {
+		return b.wrap(fmt.Errorf("copy between nullable and not nullable builders"))
+	}
+	if s.nullable && s.nulls[i] {
+		return b.AppendNull()
+	}
+	b.push(s.vals[i])
+	return nil
+}
+
+func (b *scaledBuilder) Truncate(n int) {
+	if n < 0 || n >= len(b.vals) {
+		return
+	}
+	b.vals = b.vals[:n]
+	if b.nullable {
+		b.nulls = b.nulls[:n]
+	}
+}
+
+func (b *scaledBuilder) Reset() {
+	b.vals = b.vals[:0]
+	b.nulls = b.nulls[:0]
+	b.adjusted = 0
+}
+
+func (b *scaledBuilder) decimal(i int) decimal.Decimal {
+	return decimal.New(b.vals[i], int32(-b.scale))
+}
+
+// Values returns []decimal.Decimal, or []*decimal.Decimal for a nullable
+// column, made on each call (writers that know ScaledInts do not call it).
+func (b *scaledBuilder) Values() any {
+	if !b.nullable {
+		out := make([]decimal.Decimal, len(b.vals))
+		for i := range b.vals {
+			out[i] = b.decimal(i)
+		}
+		return out
+	}
+	out := make([]*decimal.Decimal, len(b.vals))
+	for i := range b.vals {
+		if !b.nulls[i] {
+			d := b.decimal(i)
+			out[i] = &d
+		}
+	}
+	return out
+}
+
+// ScaledInts implements chconn.ScaledDecimalColumn.
+func (b *scaledBuilder) ScaledInts() ([]int64, int, []bool) {
+	if !b.nullable {
+		return b.vals, b.scale, nil
+	}
+	return b.vals, b.scale, b.nulls
+}
+
+func (b *scaledBuilder) Literal(i int) string {
+	if b.nullable && b.nulls[i] {
+		return "NULL"
+	}
+	return b.conv.literal(b.decimal(i))
+}
+
+func (b *scaledBuilder) Adjusted() int { return b.adjusted }
+
+// ValuesRange is Values for rows [lo, hi) (chconn.RangeColumn): views of
+// the arena, valid until the next call.
+func (b *strBuilder) ValuesRange(lo, hi int) any {
+	clear(b.views)
+	b.views = b.views[:0]
+	start := uint32(0)
+	if lo > 0 {
+		start = b.ends[lo-1]
+	}
+	for _, end := range b.ends[lo:hi] {
+		b.views = append(b.views, unsafe.String(unsafe.SliceData(b.buf[start:end]), int(end-start)))
+		start = end
+	}
+	if !b.nullable {
+		return b.views
+	}
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
+	for i := range b.views {
+		if b.nulls[lo+i] {
+			b.ptrs = append(b.ptrs, nil)
+		} else {
+			b.ptrs = append(b.ptrs, &b.views[i])
+		}
+	}
+	return b.ptrs
+}
+
+// DataSize is the bytes of the values (chconn.RangeColumn).
+func (b *strBuilder) DataSize() int { return len(b.buf) }
