@@ -31,16 +31,15 @@ import (
 )
 
 // replicateMemoryLimit is the Go runtime's soft memory limit for replicate
-// (unless GOMEMLIMIT is set): the window being built, the window being
-// written and the batches in hand (read ahead and queued for their
-// lookups) hold about 120-150 MB live at the default bounds (4 MB batches,
-// 3 queued, 16 MB windows; --memprofile shows where); the limit keeps the
-// heap's garbage from pushing RSS past 300 MB. A live heap near the limit
-// makes the GC run nearly continuously: at 160 MB the lookahead queue made
-// the benchmark's CPU 25-45% higher than at 200 MB (33 vs 25 s user at 3
-// queued batches, 39.5 vs 28.3 s at 6), peak RSS 203 vs 223 MB and 216 vs
-// 266 MB. Memory savings are CPU savings here.
-const replicateMemoryLimit = 200 << 20
+// (unless GOMEMLIMIT is set). At the default bounds (4 MB batches, 3
+// queued, 32 MB windows) the window being built, the window being written,
+// the batches in hand and the reader's message slabs hold about 200 MB
+// live (--memprofile shows where); the limit keeps the heap's garbage from
+// pushing RSS past 300 MB (the benchmark peaks at 267-273 MB). A live heap
+// near the limit makes the GC run nearly continuously, and windows are what
+// the live heap is made of: 32 MB windows under a 200 MB limit took 19.9 s
+// of CPU instead of 9.9 s. Memory savings are CPU savings here.
+const replicateMemoryLimit = 250 << 20
 
 // replicateOptions are the flags of sluice replicate.
 type replicateOptions struct {

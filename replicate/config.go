@@ -14,16 +14,20 @@ import (
 // LookaheadBatches + 3 Kafka batches (one being decoded, the queued ones
 // waiting for their lookups, one read ahead, one being read, plus
 // kafkasrc's read-ahead of up to 4 MB) and two flush windows (one being
-// built, one being written) are held at a time. Measured on the ~1M perfrep events (2.5 GB): batch 32 MB
-// / window 48 MB peaked at 339 MB RSS, 16/32 at 309 MB, 8/16 at 206 MB
-// (before the batch decoded ahead); with it, 8/16 peaked at 200 MB and
-// 4/16 at 179 MB, 4/32 at 244 MB, 4/64 at 354 MB (see doc.go).
+// built, one being written) are held at a time. FlushBytes counts the JSON
+// bytes of the values appended, about what the compact column builders
+// hold. A window is one insert per table, and every insert writes a part
+// per touched partition: ClickHouse's work (parts, merges, lookups that
+// open every part) falls with bigger windows. On the benchmark's 1M shop
+// events (ClickHouse on tmpfs): 16 MB windows took 13.2-13.8 s, 32 MB
+// windows 11.5-12.5 s at 267-274 MB RSS, and ClickHouse's own CPU 15 s vs
+// 10 s. Earlier figures are in doc.go.
 const (
 	DefaultBatchMessages  = 10000
 	DefaultBatchBytes     = 4 << 20
 	DefaultLookahead      = 3
 	DefaultFlushRows      = 150000
-	DefaultFlushBytes     = 16 << 20
+	DefaultFlushBytes     = 32 << 20
 	DefaultFlushInterval  = 30 * time.Second
 	DefaultMaxDeadLetters = 1000
 	DefaultRetryTimeout   = 30 * time.Second

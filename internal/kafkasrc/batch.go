@@ -21,6 +21,7 @@ type Batch struct {
 	generation int32
 	bytes      int
 	full       bool
+	pool       *slabPool // takes Messages' array back on Release
 }
 
 // PartitionOffset is a partition and an offset in it.
@@ -54,7 +55,7 @@ func (s *Source) ReadBatch(ctx context.Context) (*Batch, error) {
 			return nil, err
 		}
 	}
-	b := &Batch{generation: s.cur.gen.ID}
+	b := &Batch{generation: s.cur.gen.ID, Messages: s.copier.pool.messages(), pool: s.copier.pool}
 	if err := s.fill(ctx, b); err != nil {
 		return nil, err
 	}
@@ -141,6 +142,8 @@ func (s *Source) take(b *Batch, p *partition) {
 		// Offsets after the last message (control records) are read too.
 		p.readNext = p.fetchNext
 		p.pending = nil
+		s.copier.pool.putMessages(p.fetched) // every element was zeroed above
+		p.fetched = nil
 		s.next++
 	}
 	st.Read = p.readNext
@@ -174,7 +177,7 @@ func (s *Source) fetch(ctx context.Context, p *partition) error {
 		p.exhausted = true
 		return nil
 	}
-	p.pending, p.fetchNext = f.messages, f.next
+	p.pending, p.fetched, p.fetchNext = f.messages, f.messages, f.next
 	p.exhausted = p.fetchNext >= p.target
 	if len(p.pending) == 0 {
 		p.readNext = p.fetchNext

@@ -49,6 +49,9 @@ type fetched struct {
 // partition ending in a marker still reaches its target.
 func decodeFetch(c *copier, topic string, partition int, rr kafka.RecordReader, from, target int64) (fetched, error) {
 	out := fetched{next: -1}
+	if c != nil {
+		out.messages = c.pool.messages()
+	}
 	seen := func(offset int64) bool {
 		switch {
 		case offset < from:

@@ -16,8 +16,10 @@ const (
 	// slabOwnAbove: a record larger than this gets its own allocation, so
 	// one big record does not waste most of a slab.
 	slabOwnAbove = slabSize / 8
-	// slabsKept bounds the free slabs kept for reuse (the reader's batch,
-	// the caller's queue and the batch in hand are what is usually live).
+	// slabsKept bounds the free slabs kept for reuse. It must cover what
+	// is usually live (the reader's batch, the caller's queue, the batch in
+	// hand: ~30 slabs at replicate's defaults): at 8 the benchmark allocated
+	// slabs afresh all along, 16.6 s user instead of 10.4 s.
 	slabsKept = 32
 )
 
@@ -41,6 +43,37 @@ func (s *slab) unref(n int64) {
 type slabPool struct {
 	mu   sync.Mutex
 	free []*slab
+	msgs [][]Message // empty message arrays (fetch responses, batches)
+}
+
+// msgsKept bounds the empty message arrays kept: the reader's few in use.
+const msgsKept = 16
+
+// messages returns an empty message array, reused when one is free.
+func (p *slabPool) messages() []Message {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.msgs); n > 0 {
+		m := p.msgs[n-1]
+		p.msgs = p.msgs[:n-1]
+		return m
+	}
+	return nil
+}
+
+// putMessages keeps ms's array for reuse; its elements must be zero.
+func (p *slabPool) putMessages(ms []Message) {
+	if p == nil || cap(ms) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.msgs) < msgsKept {
+		p.msgs = append(p.msgs, ms[:0])
+	}
 }
 
 func (p *slabPool) get() *slab {
@@ -112,5 +145,6 @@ func (b *Batch) Release() {
 	if cur != nil {
 		cur.unref(n)
 	}
+	b.pool.putMessages(b.Messages)
 	b.Messages = nil
 }

@@ -52,6 +52,7 @@ type partition struct {
 	target    int64
 	exhausted bool // nothing more to fetch below target
 	pending   []Message
+	fetched   []Message // pending's whole array, reused once pending is taken
 }
 
 func (p *partition) done() bool { return p.exhausted && len(p.pending) == 0 }

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/shopspring/decimal"
@@ -24,7 +23,7 @@ type strBuilder struct {
 	col         Column
 	nullable    bool
 	conv        conv[string]
-	plain       bool // text: a JSON string with nothing to unescape is copied as it is
+	plain       bool // text: a JSON string is unquoted straight into the arena
 	placeholder [][]byte
 	buf         []byte
 	ends        []uint32 // value i is buf[ends[i-1]:ends[i]]
@@ -42,23 +41,40 @@ func (b *strBuilder) wrap(err error) error {
 	return fmt.Errorf("typemap: column %s (%s): %w", b.col.Name, b.col.Type, err)
 }
 
-func (b *strBuilder) push(v []byte) error {
-	if len(b.buf)+len(v) > math.MaxUint32 {
+// reserve makes room for n more bytes, growing the arena by a quarter
+// rather than append's doubling: blocks are kept for reuse at their
+// largest size, and the arena is most of their memory.
+func (b *strBuilder) reserve(n int) error {
+	need := len(b.buf) + n
+	if need > math.MaxUint32 {
 		return b.wrap(fmt.Errorf("more than 4 GiB of text in one block"))
 	}
-	if need := len(b.buf) + len(v); need > cap(b.buf) {
-		// Grow by a quarter, not append's doubling: blocks are kept for
-		// reuse at their largest size, and this is most of their memory.
+	if need > cap(b.buf) {
 		grown := make([]byte, len(b.buf), max(need, cap(b.buf)+cap(b.buf)/4, 4096))
 		copy(grown, b.buf)
 		b.buf = grown
 	}
-	b.buf = append(b.buf, v...)
+	return nil
+}
+
+// ended records the value appended to the arena since the last one.
+func (b *strBuilder) ended() error {
+	if len(b.buf) > math.MaxUint32 {
+		return b.wrap(fmt.Errorf("more than 4 GiB of text in one block"))
+	}
 	b.ends = append(b.ends, uint32(len(b.buf)))
 	if b.nullable {
 		b.nulls = append(b.nulls, false)
 	}
 	return nil
+}
+
+func (b *strBuilder) push(v []byte) error {
+	if err := b.reserve(len(v)); err != nil {
+		return err
+	}
+	b.buf = append(b.buf, v...)
+	return b.ended()
 }
 
 func (b *strBuilder) put(v string, null, adjusted bool, err error) error {
@@ -84,31 +100,19 @@ func (b *strBuilder) AppendDebezium(raw []byte, fs *FieldSchema) error {
 			return ErrUnavailable
 		}
 	}
-	if b.plain {
-		if body, ok := plainBody(raw); ok {
-			return b.push(body)
+	if b.plain && isStringToken(raw) {
+		// Unquoted straight into the arena (textConv's decoding).
+		if err := b.reserve(len(raw)); err != nil {
+			return err
 		}
+		buf, err := appendUnquoted(b.buf, raw)
+		if err != nil {
+			return b.wrap(err)
+		}
+		b.buf = buf
+		return b.ended()
 	}
 	return b.put(b.conv.deb(raw, fs))
-}
-
-// plainBody is the content of a JSON string token that decodes to itself:
-// no escape, no quote, no control character, valid UTF-8.
-func plainBody(raw []byte) ([]byte, bool) {
-	if !isStringToken(raw) {
-		return nil, false
-	}
-	body := raw[1 : len(raw)-1]
-	ascii := true
-	for _, c := range body {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return nil, false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	return body, ascii || utf8.Valid(body)
 }
 
 func (b *strBuilder) AppendPgx(v any) error {

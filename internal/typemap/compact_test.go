@@ -262,3 +262,21 @@ func TestValuesRange(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendUnquoted: decoding into the arena gives unquote's result and
+// error for any input.
+func FuzzAppendUnquoted(f *testing.F) {
+	for _, s := range []string{`"a"`, `"\u00e9\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", `"\"`, `"\x"`, `"a\nb"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		want, errW := unquote(raw)
+		got, errG := appendUnquoted([]byte("prefix"), raw)
+		if (errW == nil) != (errG == nil) {
+			t.Fatalf("%q: unquote error %v, appendUnquoted error %v", raw, errW, errG)
+		}
+		if errW == nil && string(got) != "prefix"+want {
+			t.Fatalf("%q: %q, unquote gives %q", raw, got, want)
+		}
+	})
+}

@@ -2,9 +2,9 @@ package typemap
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // unquote returns the content of a JSON string token, exactly as
@@ -37,58 +37,98 @@ func unquote(raw []byte) (string, error) {
 	return unescape(body, 0)
 }
 
+// appendUnquoted appends what unquote returns for raw to dst.
+func appendUnquoted(dst, raw []byte) ([]byte, error) {
+	if !isStringToken(raw) {
+		return dst, fmt.Errorf("want a JSON string, got %.40q", raw)
+	}
+	body := raw[1 : len(raw)-1]
+	ascii := true
+	for i, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			if !ascii {
+				i = 0 // the prefix may hold invalid UTF-8
+			}
+			return appendUnescaped(dst, body, i)
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if ascii || utf8.Valid(body) {
+		return append(dst, body...), nil
+	}
+	return appendUnescaped(dst, body, 0)
+}
+
 // unescape decodes body (a JSON string's content) whose first i bytes are
 // plain ASCII with nothing to decode.
 func unescape(body []byte, i int) (string, error) {
-	var b strings.Builder
-	b.Grow(len(body))
-	b.Write(body[:i])
+	out, err := appendUnescaped(make([]byte, 0, len(body)), body, i)
+	if err != nil {
+		return "", err
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is not used again
+}
+
+// appendUnescaped appends the decoded body to dst (see unescape).
+func appendUnescaped(dst, body []byte, i int) ([]byte, error) {
+	b := byteWriter{dst}
+	b.add(body[:i])
 	for i < len(body) {
 		c := body[i]
 		switch {
 		case c == '\\':
 			n, err := unescapeOne(&b, body, i)
 			if err != nil {
-				return "", err
+				return dst, err
 			}
 			i += n
 		case c == '"' || c < 0x20:
-			return "", fmt.Errorf("bad JSON string: invalid character %q in string literal", c)
+			return dst, fmt.Errorf("bad JSON string: invalid character %q in string literal", c)
 		case c < utf8.RuneSelf:
 			j := i + 1
 			for j < len(body) && body[j] < utf8.RuneSelf && body[j] >= 0x20 && body[j] != '\\' && body[j] != '"' {
 				j++
 			}
-			b.Write(body[i:j]) // a run of plain ASCII at once
+			b.add(body[i:j]) // a run of plain ASCII at once
 			i = j
 		default:
 			r, size := utf8.DecodeRune(body[i:])
-			b.WriteRune(r) // utf8.RuneError (U+FFFD) for an invalid byte, as encoding/json
+			b.addRune(r) // utf8.RuneError (U+FFFD) for an invalid byte, as encoding/json
 			i += size
 		}
 	}
-	return b.String(), nil
+	return b.buf, nil
 }
+
+// byteWriter appends to a byte slice: the arena builder decodes straight
+// into its arena.
+type byteWriter struct{ buf []byte }
+
+func (w *byteWriter) add(p []byte)   { w.buf = append(w.buf, p...) }
+func (w *byteWriter) addByte(c byte) { w.buf = append(w.buf, c) }
+func (w *byteWriter) addRune(r rune) { w.buf = utf8.AppendRune(w.buf, r) }
 
 // unescapeOne writes the escape sequence at body[i] ('\\') and returns its
 // length.
-func unescapeOne(b *strings.Builder, body []byte, i int) (int, error) {
+func unescapeOne(b *byteWriter, body []byte, i int) (int, error) {
 	if i+1 >= len(body) {
 		return 0, fmt.Errorf("bad JSON string: unterminated escape")
 	}
 	switch c := body[i+1]; c {
 	case '"', '\\', '/':
-		b.WriteByte(c)
+		b.addByte(c)
 	case 'b':
-		b.WriteByte('\b')
+		b.addByte('\b')
 	case 'f':
-		b.WriteByte('\f')
+		b.addByte('\f')
 	case 'n':
-		b.WriteByte('\n')
+		b.addByte('\n')
 	case 'r':
-		b.WriteByte('\r')
+		b.addByte('\r')
 	case 't':
-		b.WriteByte('\t')
+		b.addByte('\t')
 	case 'u':
 		r := hex4(body, i+2)
 		if r < 0 {
@@ -99,13 +139,13 @@ func unescapeOne(b *strings.Builder, body []byte, i int) (int, error) {
 			// anything else is U+FFFD and the next escape stands alone.
 			if i+7 < len(body) && body[i+6] == '\\' && body[i+7] == 'u' {
 				if dec := utf16.DecodeRune(r, hex4(body, i+8)); dec != utf8.RuneError {
-					b.WriteRune(dec)
+					b.addRune(dec)
 					return 12, nil
 				}
 			}
 			r = utf8.RuneError
 		}
-		b.WriteRune(r)
+		b.addRune(r)
 		return 6, nil
 	default:
 		return 0, fmt.Errorf("bad JSON string: invalid escape \\%c", c)
