@@ -259,6 +259,34 @@
 // clickhouse-client 483,480 rows/s (start of the session: 30,690 events/s
 // against kcat's 208,604).
 //
+// Session 4 (scripts/bench/gen's 1,063,616 events, 2.64 GB; each row one
+// build after another on the same topics; ClickHouse's data on tmpfs
+// unless said, see below):
+//
+//	build                                        wall s  user s  peak RSS  ClickHouse CPU s
+//	start (5e7b46e), data on disk                22.5-58    18-19   219-233 MB      -
+//	start, data on tmpfs                           19.1     15.5   224 MB        15.4
+//	+ message slabs reused (kafkasrc)              15.6     10.8   224 MB          -
+//	+ JSON decoded by the reader goroutine       14.9-15.4  11.5   223 MB        15.4
+//	+ compact builders, per-chunk views          13.2-13.8   9.8   223 MB          -
+//	+ 32 MB windows, 250 MiB limit (defaults)    11.5-12.6   9.8-10.4  267-274 MB  10.1
+//
+// Tried and dropped: building a batch's tables in parallel goroutines (no
+// gain: both cores are busy, sluice ~11 s and ClickHouse ~10 s of CPU in a
+// 12 s run); 6 batches ahead (the wait for lookups fell from 1.5 to 0.75 s
+// but the GC took more); 8 MB batches; a reader channel of 2 batches;
+// keeping 8 free slabs instead of 32 (slabs allocated afresh: 16.6 s user).
+//
+// On this machine an 18.16 insert mostly creates files: a part is a
+// directory of two files per column, and the root file system (ext4
+// without a journal) skips recently deleted inodes one by one when it
+// allocates one (perf: ext4_create -> recently_deleted, 58% of all CPU
+// samples during a run). After other runs dropped their databases a part
+// took ~45 ms (one INSERT of 6,500 orders over 19 months: 0.9 s; over one
+// month: 0.08 s). The same build then took 16-54 s with the data on disk
+// and 12-13 s on tmpfs, so the benchmark prints which it ran on
+// (SLUICE_CH_DATA_DIR in scripts/stack.md).
+//
 // # Versions
 //
 // _version is the change's source LSN (source.lsn or __lsn). Messages

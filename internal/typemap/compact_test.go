@@ -280,3 +280,38 @@ func FuzzAppendUnquoted(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastUTCMicros: the fast timestamp reader agrees with
+// parseISOTimestamp wherever it answers.
+func FuzzFastUTCMicros(f *testing.F) {
+	for _, s := range []string{"2025-03-01T10:15:30.123456Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "1969-12-31T23:59:59.999999999Z",
+		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9Z", "2025-03-01T10:15:30+02:00", "2025-13-01T00:00:00Z", "2025-03-01T10:15:30.Z", "2025-03-01T24:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := fastUTCMicros([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := parseISOTimestamp(s)
+		if err != nil || want.inf != 0 {
+			t.Fatalf("%q: fast path gives %d, parseISOTimestamp %v %v", s, got, want, err)
+		}
+		if got != want.micros {
+			t.Fatalf("%q: fast path %d, parseISOTimestamp %d", s, got, want.micros)
+		}
+	})
+}
+
+func TestFastUTCMicrosTakesTheUsualForm(t *testing.T) {
+	for _, s := range []string{"2025-03-01T10:15:30.123456Z", "2025-03-01T10:15:30Z", "1900-01-01T00:00:00.5Z"} {
+		if _, ok := fastUTCMicros([]byte(s)); !ok {
+			t.Errorf("%q took the slow path", s)
+		}
+	}
+	for _, s := range []string{"2025-03-01T10:15:30+02:00", "+12025-03-01T10:15:30Z", "2025-02-30T10:15:30Z"} {
+		if _, ok := fastUTCMicros([]byte(s)); ok {
+			t.Errorf("%q took the fast path", s)
+		}
+	}
+}

@@ -303,6 +303,9 @@ type tsValue struct {
 // debTimestamp decodes timestamp and timestamptz in every Debezium form.
 func debTimestamp(raw []byte, fs *FieldSchema) (tsValue, error) {
 	if isStringToken(raw) {
+		if us, ok := fastUTCMicros(raw[1 : len(raw)-1]); ok {
+			return tsValue{micros: us}, nil
+		}
 		s, err := unquote(raw)
 		if err != nil {
 			return tsValue{}, err
@@ -372,6 +375,83 @@ func parseISOTimestamp(s string) (tsValue, error) {
 		return tsValue{}, fmt.Errorf("timestamp %q out of range", s)
 	}
 	return tsValue{micros: t.UnixMicro()}, nil
+}
+
+// fastUTCMicros reads Debezium's usual ZonedTimestamp text,
+// YYYY-MM-DDTHH:MM:SS[.fraction]Z with a 4-digit year, without
+// time.Parse: every other form (offsets, long or negative years, bad
+// fields) returns false and goes through parseISOTimestamp.
+func fastUTCMicros(b []byte) (int64, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return 0, false
+	}
+	num := func(lo, hi int) (int, bool) {
+		n := 0
+		for _, c := range b[lo:hi] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 7)
+	day, ok3 := num(8, 10)
+	hour, ok4 := num(11, 13)
+	minute, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	micros := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return 0, false
+		}
+		digits := frac[1:]
+		n, ok := num(20, 20+len(digits))
+		if !ok {
+			return 0, false
+		}
+		for i := len(digits); i < 9; i++ {
+			n *= 10
+		}
+		micros = n / 1000 // nanoseconds to microseconds, truncated as time.UnixMicro does
+	}
+	days := daysFromCivil(year, month, day)
+	return ((days*24+int64(hour))*60+int64(minute))*60*1e6 + int64(sec)*1e6 + int64(micros), true
+}
+
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is days since 1970-01-01 of a proleptic Gregorian date
+// (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // splitYear separates "+21016" or "-4713" or "2025" from "-03-01T...".
