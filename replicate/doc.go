@@ -85,11 +85,16 @@
 //
 // Three goroutines, one owner each:
 //
-//   - reader: owns the kafkasrc Source's reading. It calls ReadBatch and
-//     hands each batch over an unbuffered channel, so at most one batch is
-//     read ahead while the main goroutine processes the previous one. The
-//     Source is shared with commits and rejoins through a mutex (srcMu).
-//   - main: decode, fill, build into the tables' blocks (the window being
+//   - reader: owns the kafkasrc Source's reading and the Debezium decoder
+//     (runner.dec). It calls ReadBatch, runs every message through the
+//     decoder (predecode.go) and hands the batch and its records over an
+//     unbuffered channel, so at most one batch is read ahead while the
+//     main goroutine processes the previous one. The Source is shared with
+//     commits and rejoins through a mutex (srcMu). Message memory comes
+//     from kafkasrc's slabs; the main goroutine hands a batch's slabs back
+//     (Batch.Release) once it is built into the blocks, and dead letters
+//     copy their bytes.
+//   - main: route the decoded records, fill, build into the tables' blocks (the window being
 //     built). A decoded batch joins the lookahead queue (runner.queue, at
 //     most LookaheadBatches): the ClickHouse lookups of its fills run in the
 //     background (prefetch.go: at most one per table; the keys of the

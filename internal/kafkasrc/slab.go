@@ -56,12 +56,7 @@ func (p *slabPool) messages() []Message {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.msgs); n > 0 {
-		m := p.msgs[n-1]
-		p.msgs = p.msgs[:n-1]
-		return m
-	}
-	return nil
+	return pop(&p.msgs)
 }
 
 // putMessages keeps ms's array for reuse; its elements must be zero.
@@ -79,12 +74,23 @@ func (p *slabPool) putMessages(ms []Message) {
 func (p *slabPool) get() *slab {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.free); n > 0 {
-		s := p.free[n-1]
-		p.free = p.free[:n-1]
+	if s := pop(&p.free); s != nil {
 		return s
 	}
 	return &slab{buf: make([]byte, 0, slabSize), pool: p}
+}
+
+// pop takes the last element of a free list, the zero value when empty.
+func pop[T any](list *[]T) T {
+	var zero T
+	n := len(*list)
+	if n == 0 {
+		return zero
+	}
+	v := (*list)[n-1]
+	(*list)[n-1] = zero
+	*list = (*list)[:n-1]
+	return v
 }
 
 func (p *slabPool) put(s *slab) {

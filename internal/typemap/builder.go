@@ -143,15 +143,24 @@ func (b *builder[T]) AppendCopyFrom(src Builder, i int) error {
 	return b.copyFrom(s.self(), i)
 }
 
+// checkCopy is the error of copying value i of n between builders of the
+// given nullability, nil when the copy can be made.
+func checkCopy(i, n int, srcNullable, dstNullable bool) error {
+	if i < 0 || i >= n {
+		return fmt.Errorf("copy of value %d of %d", i, n)
+	}
+	if srcNullable != dstNullable {
+		return fmt.Errorf("copy between nullable and not nullable builders")
+	}
+	return nil
+}
+
 // copyFrom appends value i of s (b itself or a builder of the same column).
 // Values are immutable once appended (strings, and arrays whose element
 // pointers are never written again), so sharing them is safe.
 func (b *builder[T]) copyFrom(s *builder[T], i int) error {
-	if i < 0 || i >= len(s.vals) {
-		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(s.vals)))
-	}
-	if s.nullable != b.nullable {
-		return b.wrap(fmt.Errorf("copy between nullable and not nullable builders"))
+	if err := checkCopy(i, len(s.vals), s.nullable, b.nullable); err != nil {
+		return b.wrap(err)
 	}
 	b.vals = append(b.vals, s.vals[i])
 	if b.nullable {
@@ -182,20 +191,21 @@ func (b *builder[T]) Reset() {
 
 // Values returns []T, or []*T for a nullable column (valid until the next
 // append, Truncate or Reset).
-func (b *builder[T]) Values() any {
-	if !b.nullable {
-		return b.vals
-	}
-	clear(b.ptrs)
-	b.ptrs = b.ptrs[:0]
-	for i := range b.vals {
-		if b.nulls[i] {
-			b.ptrs = append(b.ptrs, nil)
+func (b *builder[T]) Values() any { return b.ValuesRange(0, len(b.vals)) }
+
+// nullPtrs refills ptrs with a pointer to each of vals, nil where nulls
+// marks a NULL (ClickHouse-go's form of a Nullable column).
+func nullPtrs[T any](ptrs []*T, vals []T, nulls []bool) []*T {
+	clear(ptrs)
+	ptrs = ptrs[:0]
+	for i := range vals {
+		if nulls[i] {
+			ptrs = append(ptrs, nil)
 		} else {
-			b.ptrs = append(b.ptrs, &b.vals[i])
+			ptrs = append(ptrs, &vals[i])
 		}
 	}
-	return b.ptrs
+	return ptrs
 }
 
 // ValuesRange is Values for rows [lo, hi) (chconn.RangeColumn), valid
@@ -205,15 +215,7 @@ func (b *builder[T]) ValuesRange(lo, hi int) any {
 	if !b.nullable {
 		return b.vals[lo:hi]
 	}
-	clear(b.ptrs)
-	b.ptrs = b.ptrs[:0]
-	for i := lo; i < hi; i++ {
-		if b.nulls[i] {
-			b.ptrs = append(b.ptrs, nil)
-		} else {
-			b.ptrs = append(b.ptrs, &b.vals[i])
-		}
-	}
+	b.ptrs = nullPtrs(b.ptrs, b.vals[lo:hi], b.nulls[lo:hi])
 	return b.ptrs
 }
 

@@ -154,11 +154,8 @@ func (b *strBuilder) AppendCopyFrom(src Builder, i int) error {
 // copyFrom appends value i of s (b itself or a builder of the same column);
 // it only reads s.
 func (b *strBuilder) copyFrom(s *strBuilder, i int) error {
-	if i < 0 || i >= len(s.ends) {
-		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(s.ends)))
-	}
-	if s.nullable != b.nullable {
-		return b.wrap(fmt.Errorf("copy between nullable and not nullable builders"))
+	if err := checkCopy(i, len(s.ends), s.nullable, b.nullable); err != nil {
+		return b.wrap(err)
 	}
 	if s.nullable && s.nulls[i] {
 		return b.AppendNull()
@@ -200,28 +197,7 @@ func (b *strBuilder) Reset() {
 // Values returns []string, or []*string for a nullable column. The strings
 // are views of the builder's memory: valid until the next append,
 // Truncate or Reset, like the slices of the generic builder.
-func (b *strBuilder) Values() any {
-	clear(b.views)
-	b.views = b.views[:0]
-	lo := uint32(0)
-	for _, hi := range b.ends {
-		b.views = append(b.views, unsafe.String(unsafe.SliceData(b.buf[lo:hi]), int(hi-lo)))
-		lo = hi
-	}
-	if !b.nullable {
-		return b.views
-	}
-	clear(b.ptrs)
-	b.ptrs = b.ptrs[:0]
-	for i := range b.views {
-		if b.nulls[i] {
-			b.ptrs = append(b.ptrs, nil)
-		} else {
-			b.ptrs = append(b.ptrs, &b.views[i])
-		}
-	}
-	return b.ptrs
-}
+func (b *strBuilder) Values() any { return b.ValuesRange(0, len(b.ends)) }
 
 func (b *strBuilder) Literal(i int) string {
 	if b.nullable && b.nulls[i] {
@@ -373,11 +349,8 @@ func (b *scaledBuilder) AppendCopyFrom(src Builder, i int) error {
 }
 
 func (b *scaledBuilder) copyFrom(s *scaledBuilder, i int) error {
-	if i < 0 || i >= len(s.vals) {
-		return b.wrap(fmt.Errorf("copy of value %d of %d", i, len(s.vals)))
-	}
-	if s.nullable != b.nullable {
-		return b.wrap(fmt.Errorf("copy between nullable and not nullable builders"))
+	if err := checkCopy(i, len(s.vals), s.nullable, b.nullable); err != nil {
+		return b.wrap(err)
 	}
 	if s.nullable && s.nulls[i] {
 		return b.AppendNull()
@@ -459,15 +432,7 @@ func (b *strBuilder) ValuesRange(lo, hi int) any {
 	if !b.nullable {
 		return b.views
 	}
-	clear(b.ptrs)
-	b.ptrs = b.ptrs[:0]
-	for i := range b.views {
-		if b.nulls[lo+i] {
-			b.ptrs = append(b.ptrs, nil)
-		} else {
-			b.ptrs = append(b.ptrs, &b.views[i])
-		}
-	}
+	b.ptrs = nullPtrs(b.ptrs, b.views, b.nulls[lo:hi])
 	return b.ptrs
 }
 

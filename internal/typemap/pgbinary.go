@@ -264,14 +264,7 @@ func (b *binColumn[T]) Values() any {
 	if !b.col.Nullable {
 		return b.vals
 	}
-	b.ptrs = b.ptrs[:0]
-	for i := range b.vals {
-		if b.nulls[i] {
-			b.ptrs = append(b.ptrs, nil)
-		} else {
-			b.ptrs = append(b.ptrs, &b.vals[i])
-		}
-	}
+	b.ptrs = nullPtrs(b.ptrs, b.vals, b.nulls)
 	return b.ptrs
 }
 

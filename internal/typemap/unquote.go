@@ -19,22 +19,10 @@ func unquote(raw []byte) (string, error) {
 		return "", fmt.Errorf("want a JSON string, got %.40q", raw)
 	}
 	body := raw[1 : len(raw)-1]
-	ascii := true
-	for i, c := range body {
-		if c == '\\' || c == '"' || c < 0x20 {
-			if !ascii {
-				i = 0 // the prefix may hold invalid UTF-8
-			}
-			return unescape(body, i)
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
+	if i := escapeAt(body); i >= 0 {
+		return unescape(body, i)
 	}
-	if ascii || utf8.Valid(body) {
-		return string(body), nil
-	}
-	return unescape(body, 0)
+	return string(body), nil
 }
 
 // appendUnquoted appends what unquote returns for raw to dst.
@@ -43,22 +31,32 @@ func appendUnquoted(dst, raw []byte) ([]byte, error) {
 		return dst, fmt.Errorf("want a JSON string, got %.40q", raw)
 	}
 	body := raw[1 : len(raw)-1]
+	if i := escapeAt(body); i >= 0 {
+		return appendUnescaped(dst, body, i)
+	}
+	return append(dst, body...), nil
+}
+
+// escapeAt is -1 when body (a JSON string's content) decodes to itself,
+// else how many of its first bytes do: plain ASCII before the first
+// escape, quote or control character (0 when invalid UTF-8 may precede).
+func escapeAt(body []byte) int {
 	ascii := true
 	for i, c := range body {
 		if c == '\\' || c == '"' || c < 0x20 {
 			if !ascii {
-				i = 0 // the prefix may hold invalid UTF-8
+				return 0 // the prefix may hold invalid UTF-8
 			}
-			return appendUnescaped(dst, body, i)
+			return i
 		}
 		if c >= utf8.RuneSelf {
 			ascii = false
 		}
 	}
 	if ascii || utf8.Valid(body) {
-		return append(dst, body...), nil
+		return -1
 	}
-	return appendUnescaped(dst, body, 0)
+	return 0
 }
 
 // unescape decodes body (a JSON string's content) whose first i bytes are
