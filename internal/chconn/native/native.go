@@ -186,11 +186,8 @@ func (c *Conn) Insert(ctx context.Context, table string, columns []string, data 
 	if err != nil {
 		return fmt.Errorf("chconn: insert into %s: prepare: %w", table, err)
 	}
-	s := &stream{
-		table: table, columns: columns, batch: batch, cols: batch.Columns(),
-		values: make([]reflect.Value, len(columns)), scaled: make([]scaledDecimal, len(columns)),
-		maxRows: insertChunkRows, maxBytes: insertChunkBytes, single: true,
-	}
+	s := newStream(table, columns, batch, insertChunkRows, insertChunkBytes)
+	s.single = true
 	if err := s.Write(ctx, data); err != nil {
 		batch.Abort()
 		return err

@@ -48,11 +48,17 @@ func (c *Conn) InsertStream(ctx context.Context, table string, columns []string,
 	if err != nil {
 		return nil, fmt.Errorf("chconn: insert stream into %s: prepare: %w", table, err)
 	}
+	return newStream(table, columns, batch, streamBlockRows, streamBlockBytes), nil
+}
+
+// newStream wraps a prepared batch; data blocks hold at most maxRows rows
+// of about maxBytes.
+func newStream(table string, columns []string, batch driver.Batch, maxRows, maxBytes int) *stream {
 	return &stream{
 		table: table, columns: columns, batch: batch, cols: batch.Columns(),
 		values: make([]reflect.Value, len(columns)), scaled: make([]scaledDecimal, len(columns)),
-		maxRows: streamBlockRows, maxBytes: streamBlockBytes,
-	}, nil
+		maxRows: maxRows, maxBytes: maxBytes,
+	}
 }
 
 type stream struct {
