@@ -39,7 +39,11 @@
 //     the key in the same batch, else the key's row in the pending block
 //     (an earlier batch of the window: the value is copied from that row),
 //     else its row in the block being written (the previous window, copied
-//     the same way), else the stored row (`SELECT <those columns> FROM t
+//     the same way), else, for a delete, the row of an earlier window this
+//     run wrote (recent.go: the marker columns of the last 32,768-65,536
+//     keys written per table, once the run has seen a delete of the table;
+//     forgotten on a truncate, a failed window, a rejoin and a new drain;
+//     filled_from_run), else the stored row (`SELECT <those columns> FROM t
 //     WHERE pk IN (…) ORDER BY _version DESC LIMIT 1 BY pk`: the latest
 //     version without FINAL, 500 keys a query, only for keys that need a
 //     fill, started while the next batches are decoded: see Concurrency).
@@ -331,7 +335,7 @@
 //	partitions[]            topic, partition, assigned, start_offset, committed_offset,
 //	                        target_offset (high watermark at plan time), lag_left, messages
 //	tables[]                table, inserted, updated, deleted, snapshot, rows, blocks, bytes,
-//	                        filled_from_clickhouse, filled_in_batch, deletes_without_row,
+//	                        filled_from_clickhouse, filled_in_batch, filled_from_run, deletes_without_row,
 //	                        truncates, columns_added
 //	ignored                 tombstones, heartbeats, tx_metadata, log_messages
 //	dead_letters, dead_letters_by_reason{reason: count}

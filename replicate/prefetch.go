@@ -219,6 +219,7 @@ func (r *runner) prefetchKeys(t *table, la *lookahead, evs []*event) map[string]
 		if !e.needsFill() {
 			continue
 		}
+		t.wantRecent(e)
 		if la.keys[e.key] > 0 {
 			continue // a batch queued before holds it
 		}
@@ -227,6 +228,9 @@ func (r *runner) prefetchKeys(t *table, la *lookahead, evs []*event) map[string]
 		}
 		if _, writing := t.written[e.key]; writing {
 			continue
+		}
+		if t.recentRow(e) != nil {
+			continue // written by this run (recent.go)
 		}
 		keys[e.key] = e
 	}

@@ -321,11 +321,15 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 	// holds nothing that survives it.
 	lookups := truncAt < 0 && !t.block.truncate
 	wait := false // a needed key's row is in the window being written but cannot be copied
+	// A row this run wrote is remembered (recent.go) unless a truncate
+	// pending or being written has removed it.
+	useRecent := lookups && !r.inflightTruncates(t)
 	for _, e := range evs[truncAt+1:] {
 		if e.op == debezium.OpTruncate || first[e.key] {
 			continue
 		}
 		first[e.key] = true
+		t.wantRecent(e)
 		if _, pending := t.latest[e.key]; pending && truncAt < 0 {
 			continue
 		}
@@ -334,6 +338,8 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 				continue // copied from the block being written
 			}
 			wait = e.needsFill() || wait
+		} else if useRecent && t.recentRow(e) != nil {
+			continue
 		}
 		if e.needsFill() && lookups {
 			need[e.key] = e
@@ -384,14 +390,16 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 			clear(t.latest)
 			continue
 		}
-		prev, fromCH := latest[e.key], false
+		prev, from := latest[e.key], fromBatch
 		if prev == nil && e.needsFill() {
 			if ref, ok := t.latest[e.key]; ok {
 				prev = ref.stored(len(t.cols))
 			} else if ref, ok := t.written[e.key]; ok && !t.block.truncate && copyable(t, ref) {
 				prev = ref.stored(len(t.cols)) // the window being written
+			} else if row := t.recentRow(e); row != nil && useRecent && !ok {
+				prev, from = row, fromRun // a window written before
 			} else {
-				prev, fromCH = stored[e.key], true
+				prev, from = stored[e.key], fromClickHouse
 			}
 		}
 		if dl := r.resolve(e, prev, tr); dl != nil {
@@ -402,11 +410,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		if e.image != nil {
 			latest[e.key] = &storedRow{vals: e.image, deleted: e.isDelete()}
 			if e.needsFill() && prev != nil {
-				if fromCH {
-					tr.FilledFromClickHouse++
-				} else {
-					tr.FilledInBatch++
-				}
+				tr.countFill(from)
 			}
 		}
 	}

@@ -73,14 +73,37 @@ type TableReport struct {
 	Blocks   int64  `json:"blocks"`
 	Bytes    int64  `json:"bytes"`
 	// FilledFromClickHouse counts rows completed from the stored row
-	// (deletes, TOAST placeholders); FilledInBatch from an earlier event.
+	// (deletes, TOAST placeholders); FilledInBatch from an earlier event
+	// still in memory; FilledFromRun (deletes) from a row this run wrote
+	// in an earlier window and remembers (no lookup).
 	FilledFromClickHouse int64 `json:"filled_from_clickhouse"`
 	FilledInBatch        int64 `json:"filled_in_batch"`
+	FilledFromRun        int64 `json:"filled_from_run"`
 	// DeletesWithoutRow counts deletes of rows ClickHouse does not have
 	// (already deleted, or never replicated): nothing to write.
 	DeletesWithoutRow int64 `json:"deletes_without_row"`
 	Truncates         int64 `json:"truncates"`
 	ColumnsAdded      int64 `json:"columns_added"`
+}
+
+// fillSource is where a fill found the row's latest state.
+type fillSource uint8
+
+const (
+	fromBatch      fillSource = iota // an event still in memory
+	fromRun                          // a row this run wrote (recent.go)
+	fromClickHouse                   // a lookup
+)
+
+func (t *TableReport) countFill(from fillSource) {
+	switch from {
+	case fromRun:
+		t.FilledFromRun++
+	case fromClickHouse:
+		t.FilledFromClickHouse++
+	default:
+		t.FilledInBatch++
+	}
 }
 
 // IgnoredReport counts records that carry no row change.
@@ -225,8 +248,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Tables) > 0 {
 		b.WriteString("  tables (inserted/updated/deleted/snapshot, blocks, bytes):\n")
 		for _, t := range r.Tables {
-			fmt.Fprintf(&b, "    %-20s %d/%d/%d/%d  %d blocks  %d bytes  filled %d from ClickHouse, %d in batch\n",
-				t.Table, t.Inserted, t.Updated, t.Deleted, t.Snapshot, t.Blocks, t.Bytes, t.FilledFromClickHouse, t.FilledInBatch)
+			fmt.Fprintf(&b, "    %-20s %d/%d/%d/%d  %d blocks  %d bytes  filled %d from ClickHouse, %d in batch, %d from the run\n",
+				t.Table, t.Inserted, t.Updated, t.Deleted, t.Snapshot, t.Blocks, t.Bytes, t.FilledFromClickHouse, t.FilledInBatch, t.FilledFromRun)
 		}
 	}
 	fmt.Fprintf(&b, "  ignored: %d tombstones, %d heartbeats, %d transaction records, %d logical messages\n",

@@ -140,6 +140,11 @@ func markUnreachable(err error) error {
 // prepare creates the dead-letter table and, with a catalog, creates and
 // evolves the tables the plan's topics map to.
 func (r *runner) prepare(ctx context.Context, plan *kafkasrc.DrainPlan) error {
+	for _, t := range r.tables {
+		if t != nil {
+			t.forgetRecent() // rows written by the last drain may have changed since
+		}
+	}
 	if !r.dlReady {
 		if err := withRetry(ctx, r.cfg.RetryTimeout, "create "+DeadLetterTable, func(ctx context.Context) error {
 			return r.cfg.CH.Exec(ctx, deadLetterTableSQL())
@@ -380,6 +385,7 @@ func (r *runner) abandon() {
 		if t != nil {
 			t.block.reset()
 			clear(t.latest)
+			t.forgetRecent() // the next generation may have seen other writers
 		}
 	}
 	r.win = window{seen: r.win.seen}
@@ -590,6 +596,11 @@ func (r *runner) waitWrite() error {
 	r.stages.write += f.write
 	r.stages.commit += f.commit
 	for _, blk := range f.blocks {
+		if f.err == nil {
+			blk.t.rememberWritten(blk)
+		} else {
+			blk.t.forgetRecent() // ClickHouse may hold rows of blk or not
+		}
 		clear(blk.t.written) // no row of blk is referenced any more
 		blk.reset()
 		if blk.t.spare == nil && blk.layout == blk.t.layout && len(blk.cols) == len(blk.t.cols) && f.err == nil {

@@ -40,6 +40,9 @@ type table struct {
 	// fills of those keys copy the row from the block being written, since
 	// ClickHouse has it only after that write.
 	written map[string]rowRef
+	// recent remembers what deletes need of rows written in earlier
+	// windows (recent.go); nil until the run sees a delete of the table.
+	recent *recentRows
 }
 
 // rowRef is a key's latest state held in a block: the pending block
