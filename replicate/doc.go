@@ -296,6 +296,32 @@
 // and 12-13 s on tmpfs, so the benchmark prints which it ran on
 // (SLUICE_CH_DATA_DIR in scripts/stack.md).
 //
+// Session 5 (scripts/bench/gen's 1,201,528-1,246,648 events, 3.0-3.1 GB;
+// ClickHouse on tmpfs; alternating runs of each build, the stack otherwise
+// idle; CPU s are sluice's user+sys and ClickHouse's):
+//
+//	build                                      wall s     sluice CPU s  ClickHouse CPU s  GC cycles
+//	start (885c480)                            18.7-19.6  16.9-17.2     16.0-16.5            -
+//	no fill lookups at all (a measuring hack)  10.1-11.0  10.7-11.5      7.5-7.9             58
+//	+ deletes filled from rows the run wrote   12.7-13.7  13.5-16.3      9.4-10.6         104-115
+//	  (recent.go, 32,768 rows a generation)
+//
+// The ~400 lookups ahead were ~40% of ClickHouse's CPU (each opens every
+// part of the table) and kept the main goroutine waiting 2.4-3.2 s. With
+// them gone what remains is ClickHouse's cost per part (TCPHandler time is
+// mostly the kernel creating part files and faulting in fresh memory) and
+// merges, and sluice's GC: at ~23 ms of CPU a cycle, every MB kept live
+// costs CPU under the 250 MiB limit. Tried and dropped, each measured in
+// GC cycles and CPU: the recent rows in a map of strings (187 cycles at
+// 131,072 rows a generation: 20 s of CPU); reusing events' value slices
+// (+1-2 s: clearing pooled memory that holds pointers); doubling string
+// arenas while small (fewer bytes allocated, more slack live: 129 cycles
+// instead of 106); 40 MB windows (ClickHouse -1 to -1.5 s, GC +1.5 to
+// +2.5 s); one batch ahead instead of three (86-90 cycles instead of
+// 111-115, no change in wall time within the noise). scripts/bench/
+// replicate: 86,400-91,000 events/s, 0.35-0.46x of kcat's faster run
+// (194,000-244,000 msg/s), peak RSS 264-268 MiB.
+//
 // # Versions
 //
 // _version is the change's source LSN (source.lsn or __lsn). Messages
