@@ -77,6 +77,8 @@ type e2e struct {
 	kafka  *kafka.Client
 	tables []ddl.Table // the shop's source tables, sorted by name
 	srcDSN string      // the test's own source database
+	// filledFromRun adds up the runs to completion's filled_from_run.
+	filledFromRun int64
 }
 
 func uniqueName(prefix string) string { return fmt.Sprintf("%s_%08x", prefix, rand.Uint32()) }
@@ -356,6 +358,21 @@ type runReport struct {
 		Target    int64  `json:"target_offset"`
 		LagLeft   int64  `json:"lag_left"`
 	} `json:"partitions"`
+	Tables []struct {
+		Deleted              int64 `json:"deleted"`
+		FilledFromClickHouse int64 `json:"filled_from_clickhouse"`
+		FilledFromRun        int64 `json:"filled_from_run"`
+	} `json:"tables"`
+}
+
+// fills sums the report's fills from ClickHouse and from rows the run
+// wrote in an earlier window (recent.go).
+func (r runReport) fills() (fromCH, fromRun int64) {
+	for _, t := range r.Tables {
+		fromCH += t.FilledFromClickHouse
+		fromRun += t.FilledFromRun
+	}
+	return fromCH, fromRun
 }
 
 // proc is one running sluice process.
@@ -475,8 +492,10 @@ func (e *e2e) runUntilDrained(maxRuns int, extra ...string) (runs int, last runR
 	e.t.Helper()
 	for runs = 1; runs <= maxRuns; runs++ {
 		code, r, p := e.run(5*time.Minute, extra...)
-		e.t.Logf("run to completion #%d: exit %d, status %s, %d messages, %d rows, lag left %d, dead letters %d, %.1fs",
-			runs, code, r.Status, r.Messages, r.RowsWritten, r.LagLeft, r.DeadLetters, p.took.Seconds())
+		fromCH, fromRun := r.fills()
+		e.filledFromRun += fromRun
+		e.t.Logf("run to completion #%d: exit %d, status %s, %d messages, %d rows, lag left %d, dead letters %d, fills from ClickHouse %d, from the run %d, %.1fs",
+			runs, code, r.Status, r.Messages, r.RowsWritten, r.LagLeft, r.DeadLetters, fromCH, fromRun, p.took.Seconds())
 		if r.DeadLetters > 0 || code == 3 {
 			e.t.Fatalf("run produced dead letters; stderr:\n%s", tail(p.stderr.String(), 20))
 		}
