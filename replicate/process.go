@@ -333,8 +333,8 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		if _, pending := t.latest[e.key]; pending && truncAt < 0 {
 			continue
 		}
-		if ref, writing := t.written[e.key]; writing && lookups {
-			if copyable(t, ref) {
+		if _, writing := t.written[e.key]; writing && lookups {
+			if copyable(t, t.writing) {
 				continue // copied from the block being written
 			}
 			wait = e.needsFill() || wait
@@ -393,9 +393,9 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		prev, from := latest[e.key], fromBatch
 		if prev == nil && e.needsFill() {
 			if ref, ok := t.latest[e.key]; ok {
-				prev = ref.stored(len(t.cols))
-			} else if ref, ok := t.written[e.key]; ok && !t.block.truncate && copyable(t, ref) {
-				prev = ref.stored(len(t.cols)) // the window being written
+				prev = ref.stored(t.block, len(t.cols))
+			} else if ref, ok := t.written[e.key]; ok && !t.block.truncate && copyable(t, t.writing) {
+				prev = ref.stored(t.writing, len(t.cols)) // the window being written
 			} else if row := t.recentRow(e); row != nil && useRecent && !ok {
 				prev, from = row, fromRun // a window written before
 			} else {
@@ -420,8 +420,8 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 // copyable tells whether a row of the block being written can be copied
 // into the table's current block: same builders (a column's type may have
 // been refined since).
-func copyable(t *table, ref rowRef) bool {
-	return ref.blk.layout == t.layout && len(ref.blk.cols) == len(t.cols)
+func copyable(t *table, blk *block) bool {
+	return blk != nil && blk.layout == t.layout && len(blk.cols) == len(t.cols)
 }
 
 // writeConcurrency bounds the inserts of one window running at a time.
@@ -530,7 +530,7 @@ func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) 
 		}
 		err := t.block.appendRow(e, now)
 		if err == nil {
-			t.latest[e.key] = rowRef{blk: t.block, row: t.block.rows - 1, deleted: e.isDelete()}
+			t.latest[e.key] = rowRef{row: int32(t.block.rows - 1), deleted: e.isDelete()}
 			continue
 		}
 		t.block.dropPartialRow()

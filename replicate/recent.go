@@ -71,7 +71,7 @@ func (g *recentGen) find(h uint64, key string) (row int, deleted, ok bool) {
 // usable tells whether g's builders still match the table's (a column
 // added or a builder type refined makes them uncopyable).
 func (g *recentGen) usable(t *table) bool {
-	return g != nil && copyable(t, rowRef{blk: g.blk})
+	return g != nil && copyable(t, g.blk)
 }
 
 // wantRecent starts remembering t's written rows, once the run has seen a
@@ -94,7 +94,7 @@ func (t *table) rememberWritten(blk *block) {
 	if rr == nil {
 		return
 	}
-	if blk.truncate || !copyable(t, rowRef{blk: blk}) {
+	if blk.truncate || t.writing != blk || !copyable(t, blk) {
 		t.forgetRecent()
 		return
 	}
@@ -102,13 +102,10 @@ func (t *table) rememberWritten(blk *block) {
 		rr.cur, rr.old = newRecentGen(t), nil
 	}
 	for key, ref := range t.written {
-		if ref.blk != blk {
-			continue
-		}
 		if rr.cur.rows() >= recentGenRows || len(rr.cur.keys) >= recentGenKeyBytes {
 			rr.old, rr.cur = rr.cur, newRecentGen(t)
 		}
-		if !rr.add(t, key, ref) {
+		if !rr.add(t, key, blk, ref) {
 			t.forgetRecent()
 			return
 		}
@@ -119,13 +116,13 @@ func (t *table) rememberWritten(blk *block) {
 // collision with another key of the generation (never seen in practice):
 // the other key's newer state would be lost while the old generation
 // still holds an older one.
-func (rr *recentRows) add(t *table, key string, ref rowRef) bool {
+func (rr *recentRows) add(t *table, key string, blk *block, ref rowRef) bool {
 	g, h := rr.cur, maphash.String(rr.seed, key)
 	if v, ok := g.idx[h]; ok && string(g.key(int(v>>1))) != key {
 		return false
 	}
 	for _, i := range t.markerCols {
-		if err := g.blk.cols[i].AppendCopyFrom(ref.blk.cols[i], ref.row); err != nil {
+		if err := g.blk.cols[i].AppendCopyFrom(blk.cols[i], int(ref.row)); err != nil {
 			return false // cannot happen: the same builders
 		}
 	}

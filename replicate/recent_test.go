@@ -32,13 +32,14 @@ func writeRows(t *testing.T, tbl *table, created string, ids []int, deleted bool
 	t.Helper()
 	blk := newBlock(tbl)
 	clear(tbl.written)
+	tbl.writing = blk
 	for _, id := range ids {
 		for i, raw := range []string{strconv.Itoa(id), strconv.Quote(created), `"note"`} {
 			if err := blk.cols[i].AppendDebezium([]byte(raw), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		tbl.written[strconv.Itoa(id)] = rowRef{blk: blk, row: blk.rows, deleted: deleted}
+		tbl.written[strconv.Itoa(id)] = rowRef{row: int32(blk.rows), deleted: deleted}
 		blk.rows++
 	}
 	return blk

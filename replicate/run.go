@@ -544,6 +544,7 @@ func (r *runner) flushAsync(ctx context.Context) error {
 		}
 		// The keys of the window being written: lookups of them wait.
 		t.latest, t.written = t.written, t.latest
+		t.writing = blk
 		clear(t.latest)
 	}
 	*w = window{seen: w.seen}
@@ -602,6 +603,7 @@ func (r *runner) waitWrite() error {
 			blk.t.forgetRecent() // ClickHouse may hold rows of blk or not
 		}
 		clear(blk.t.written) // no row of blk is referenced any more
+		blk.t.writing = nil
 		blk.reset()
 		if blk.t.spare == nil && blk.layout == blk.t.layout && len(blk.cols) == len(blk.t.cols) && f.err == nil {
 			blk.t.spare = blk
