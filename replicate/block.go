@@ -71,8 +71,7 @@ func (c *codeCol) reset() {
 	if len(c.dict) > 1<<15 { // a block reused for ever keeps a bounded dictionary
 		c.dict, c.index = nil, nil
 	}
-	clear(c.out)
-	c.out = c.out[:0]
+	c.out = nil // per data block: not kept live between writes (strBuilder.Reset)
 }
 
 // secCol is a DateTime metadata column held as epoch seconds.
@@ -87,7 +86,7 @@ func (c *secCol) Len() int             { return len(c.secs) }
 func (c *secCol) Values() any          { return c.ValuesRange(0, len(c.secs)) }
 func (c *secCol) DataSize() int        { return 4 * len(c.secs) }
 func (c *secCol) Literal(i int) string { return dtLit(c.at(i)) }
-func (c *secCol) reset()               { c.secs = c.secs[:0] }
+func (c *secCol) reset()               { c.secs, c.out = c.secs[:0], nil }
 
 func (c *secCol) ValuesRange(lo, hi int) any {
 	c.out = c.out[:0]
