@@ -210,7 +210,7 @@ func (r *runner) prefetchKeys(t *table, la *lookahead, evs []*event) map[string]
 		return nil
 	}
 	keys := map[string]*event{}
-	first := map[string]bool{}
+	first := reuse(&r.scratch.prefetchFirst)
 	for _, e := range evs {
 		if first[e.key] {
 			continue

@@ -276,7 +276,7 @@ func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 	if len(rec.Key) == 0 {
 		return fmt.Errorf("the message has no key: sluice needs the primary key to fill deletes and TOAST values")
 	}
-	lits := make([]byte, 0, 32)
+	lits := r.scratch.lits[:0]
 	for j, k := range rec.Key {
 		i, ok := t.byName[k.Name]
 		if !ok {
@@ -297,6 +297,7 @@ func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 		}
 	}
 	e.key = string(lits)
+	r.scratch.lits = lits[:0]
 	return nil
 }
 
@@ -310,7 +311,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 	pre.wait()
 	r.stages.since(&r.stages.waitAhead, t0)
 	need := map[string]*event{}
-	first := map[string]bool{}
+	first := reuse(&r.scratch.fillFirst)
 	truncAt := -1
 	for i, e := range evs {
 		if e.op == debezium.OpTruncate {
@@ -380,7 +381,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		r.stages.since(&r.stages.lookup, t0)
 	}
 	tr := r.rep.table(t.name)
-	latest := map[string]*storedRow{}
+	latest := reuse(&r.scratch.fillLatest)
 	for i, e := range evs {
 		if i < truncAt {
 			continue // superseded by the truncate
