@@ -305,6 +305,10 @@
 //	no fill lookups at all (a measuring hack)  10.1-11.0  10.7-11.5      7.5-7.9             58
 //	+ deletes filled from rows the run wrote   12.7-13.7  13.5-16.3      9.4-10.6         104-115
 //	  (recent.go, 32,768 rows a generation)
+//	+ 8-byte row references in t.latest and    11.0-15.2  11.3-15.4      8.6-10.6          87-94
+//	  t.written (26.7 MB of maps live before)
+//	+ per-data-block views dropped after each  12.8-15.3  13.6-16.3      9.2-10.8          76-81
+//	  write, per-batch maps reused             13.2-15.1  13.6-15.8      9.6-11.0          73
 //
 // The ~400 lookups ahead were ~40% of ClickHouse's CPU (each opens every
 // part of the table) and kept the main goroutine waiting 2.4-3.2 s. With
@@ -317,10 +321,14 @@
 // (+1-2 s: clearing pooled memory that holds pointers); doubling string
 // arenas while small (fewer bytes allocated, more slack live: 129 cycles
 // instead of 106); 40 MB windows (ClickHouse -1 to -1.5 s, GC +1.5 to
-// +2.5 s); one batch ahead instead of three (86-90 cycles instead of
-// 111-115, no change in wall time within the noise). scripts/bench/
-// replicate: 86,400-91,000 events/s, 0.35-0.46x of kcat's faster run
-// (194,000-244,000 msg/s), peak RSS 264-268 MiB.
+// +2.5 s, still so at 73 cycles); one batch ahead instead of three (86-90
+// cycles instead of 111-115, no change in wall time within the noise).
+// scripts/bench/replicate after the cache: 86,400-93,000 events/s,
+// 0.35-0.46x of kcat's faster run (192,000-244,000 msg/s); at the end of
+// the session 95,800-97,000 events/s, 0.42-0.44x (kcat 220,000-231,000),
+// and 71,500-79,300 events/s, 0.36-0.40x when the machine was slower
+// after a CI run (kcat 196,900-207,800, clickhouse-client 10-20% slower);
+// peak RSS 276-281 MB.
 //
 // # Versions
 //
