@@ -229,7 +229,7 @@ func (r *runner) prefetchKeys(t *table, la *lookahead, evs []*event) map[string]
 		if _, writing := t.written[e.key]; writing {
 			continue
 		}
-		if t.recentRow(e) != nil {
+		if t.remembers(e) {
 			continue // written by this run (recent.go)
 		}
 		keys[e.key] = e

@@ -339,7 +339,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 				continue // copied from the block being written
 			}
 			wait = e.needsFill() || wait
-		} else if useRecent && t.recentRow(e) != nil {
+		} else if useRecent && t.remembers(e) {
 			continue
 		}
 		if e.needsFill() && lookups {
@@ -393,15 +393,7 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		}
 		prev, from := latest[e.key], fromBatch
 		if prev == nil && e.needsFill() {
-			if ref, ok := t.latest[e.key]; ok {
-				prev = ref.stored(t.block, len(t.cols))
-			} else if ref, ok := t.written[e.key]; ok && !t.block.truncate && copyable(t, t.writing) {
-				prev = ref.stored(t.writing, len(t.cols)) // the window being written
-			} else if row := t.recentRow(e); row != nil && useRecent && !ok {
-				prev, from = row, fromRun // a window written before
-			} else {
-				prev, from = stored[e.key], fromClickHouse
-			}
+			prev, from = priorState(t, e, stored, useRecent)
 		}
 		if dl := r.resolve(e, prev, tr); dl != nil {
 			e.dead = true
@@ -416,6 +408,26 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 		}
 	}
 	return nil
+}
+
+// priorState is the state of e's key before e's batch: its row in the
+// pending block, else in the block being written, else (a delete) a row
+// an earlier window of this run wrote, else what ClickHouse returned
+// (stored; nil when it has no row).
+func priorState(t *table, e *event, stored map[string]*storedRow, useRecent bool) (*storedRow, fillSource) {
+	if ref, ok := t.latest[e.key]; ok {
+		return ref.stored(t.block, len(t.cols)), fromBatch
+	}
+	ref, writing := t.written[e.key]
+	if writing && !t.block.truncate && copyable(t, t.writing) {
+		return ref.stored(t.writing, len(t.cols)), fromBatch
+	}
+	if useRecent && !writing {
+		if row := t.recentRow(e); row != nil {
+			return row, fromRun
+		}
+	}
+	return stored[e.key], fromClickHouse
 }
 
 // copyable tells whether a row of the block being written can be copied

@@ -139,9 +139,27 @@ func (rr *recentRows) add(t *table, key string, blk *block, ref rowRef) bool {
 // recentRow returns the remembered state of e's key for a delete's fill
 // (only its markerCols are set), or nil.
 func (t *table) recentRow(e *event) *storedRow {
+	g, row, deleted, ok := t.recentFind(e)
+	if !ok {
+		return nil
+	}
+	vals := make([]val, len(t.cols))
+	for _, i := range t.markerCols {
+		vals[i] = val{state: valRow, blk: g.blk, row: row}
+	}
+	return &storedRow{vals: vals, deleted: deleted}
+}
+
+// remembers tells whether recentRow has e's key.
+func (t *table) remembers(e *event) bool {
+	_, _, _, ok := t.recentFind(e)
+	return ok
+}
+
+func (t *table) recentFind(e *event) (g *recentGen, row int, deleted, ok bool) {
 	rr := t.recent
 	if rr == nil || !e.isDelete() || t.markerAll {
-		return nil
+		return nil, 0, false, false
 	}
 	h := maphash.String(rr.seed, e.key)
 	for _, g := range [2]*recentGen{rr.cur, rr.old} {
@@ -149,12 +167,8 @@ func (t *table) recentRow(e *event) *storedRow {
 			continue
 		}
 		if row, deleted, ok := g.find(h, e.key); ok {
-			vals := make([]val, len(t.cols))
-			for _, i := range t.markerCols {
-				vals[i] = val{state: valRow, blk: g.blk, row: row}
-			}
-			return &storedRow{vals: vals, deleted: deleted}
+			return g, row, deleted, true
 		}
 	}
-	return nil
+	return nil, 0, false, false
 }
