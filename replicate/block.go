@@ -66,6 +66,14 @@ func (c *codeCol) ValuesRange(lo, hi int) any {
 	return c.out
 }
 
+func (c *codeCol) keep(keep []bool) {
+	c.codes = typemap.KeepSlice(c.codes, keep)
+	c.size = 0
+	for _, code := range c.codes {
+		c.size += len(c.dict[code])
+	}
+}
+
 func (c *codeCol) reset() {
 	c.codes, c.size = c.codes[:0], 0
 	if len(c.dict) > 1<<15 { // a block reused for ever keeps a bounded dictionary
@@ -123,6 +131,12 @@ type block struct {
 	touched  map[string]bool        // partition ids (YYYYMM) of the rows
 	offsets  map[topicPart][2]int64 // first, last offset
 	truncate bool                   // TRUNCATE TABLE before the insert
+	// keep is false for a row a later row of the same key replaced
+	// (supersede); compact drops those rows before the block is written.
+	// dropping counts them until then, superseded in all (the report).
+	keep       []bool
+	dropping   int
+	superseded int
 }
 
 // opCounts are rows per operation.
@@ -155,6 +169,7 @@ func (b *block) reset() {
 		c.reset()
 	}
 	b.rows, b.bytes, b.data, b.counts, b.truncate = 0, 0, 0, opCounts{}, false
+	b.keep, b.dropping, b.superseded = b.keep[:0], 0, 0
 	clear(b.touched)
 	clear(b.offsets)
 }
@@ -217,11 +232,74 @@ func (b *block) appendRow(e *event, now time.Time) error {
 		del = 1
 	}
 	b.deleted.vals = append(b.deleted.vals, del)
+	b.keep = append(b.keep, true)
 	b.rows++
 	b.bytes += int64(len(e.msg.Value))
 	b.count(op)
 	b.notePosition(e)
 	return nil
+}
+
+// supersede marks row as replaced by a later row of its key: ClickHouse
+// would keep only the later one (ReplacingMergeTree), so it is not written.
+func (b *block) supersede(row int32) {
+	if b.keep[row] {
+		b.keep[row] = false
+		b.dropping++
+		b.superseded++
+	}
+}
+
+// compact drops the superseded rows and returns each row's new number
+// (-1 for a dropped row); nil when nothing was dropped.
+func (b *block) compact(renumber []int32) []int32 {
+	if b.dropping == 0 {
+		return nil
+	}
+	keepers := make([]typemap.Keeper, len(b.cols))
+	for i, c := range b.cols {
+		k, ok := c.(typemap.Keeper)
+		if !ok { // not made by typemap.NewBuilder: write every row (correct, only larger)
+			b.unmark()
+			return nil
+		}
+		keepers[i] = k
+	}
+	for _, k := range keepers {
+		k.Keep(b.keep)
+	}
+	b.op.keep(b.keep)
+	b.db.keep(b.keep)
+	b.src.keep(b.keep)
+	if len(b.tsTime.vals) > 0 {
+		b.tsTime.vals = typemap.KeepSlice(b.tsTime.vals, b.keep)
+	} else {
+		b.tsMillis.vals = typemap.KeepSlice(b.tsMillis.vals, b.keep)
+	}
+	b.eventTime.secs = typemap.KeepSlice(b.eventTime.secs, b.keep)
+	b.version.vals = typemap.KeepSlice(b.version.vals, b.keep)
+	b.deleted.vals = typemap.KeepSlice(b.deleted.vals, b.keep)
+	renumber = renumber[:0]
+	n := int32(0)
+	for _, k := range b.keep {
+		if k {
+			renumber = append(renumber, n)
+			n++
+		} else {
+			renumber = append(renumber, -1)
+		}
+	}
+	b.rows = int(n)
+	b.keep = b.keep[:n]
+	b.unmark()
+	return renumber
+}
+
+func (b *block) unmark() {
+	for i := range b.keep {
+		b.keep[i] = true
+	}
+	b.dropping = 0
 }
 
 // dropPartialRow removes the values a failed appendRow left in the

@@ -77,8 +77,9 @@ type e2e struct {
 	kafka  *kafka.Client
 	tables []ddl.Table // the shop's source tables, sorted by name
 	srcDSN string      // the test's own source database
-	// filledFromRun adds up the runs to completion's filled_from_run.
-	filledFromRun int64
+	// filledFromRun and superseded add up the runs to completion's
+	// filled_from_run and superseded.
+	filledFromRun, superseded int64
 }
 
 func uniqueName(prefix string) string { return fmt.Sprintf("%s_%08x", prefix, rand.Uint32()) }
@@ -362,6 +363,7 @@ type runReport struct {
 		Deleted              int64 `json:"deleted"`
 		FilledFromClickHouse int64 `json:"filled_from_clickhouse"`
 		FilledFromRun        int64 `json:"filled_from_run"`
+		Superseded           int64 `json:"superseded"`
 	} `json:"tables"`
 }
 
@@ -494,6 +496,9 @@ func (e *e2e) runUntilDrained(maxRuns int, extra ...string) (runs int, last runR
 		code, r, p := e.run(5*time.Minute, extra...)
 		fromCH, fromRun := r.fills()
 		e.filledFromRun += fromRun
+		for _, t := range r.Tables {
+			e.superseded += t.Superseded
+		}
 		e.t.Logf("run to completion #%d: exit %d, status %s, %d messages, %d rows, lag left %d, dead letters %d, fills from ClickHouse %d, from the run %d, %.1fs",
 			runs, code, r.Status, r.Messages, r.RowsWritten, r.LagLeft, r.DeadLetters, fromCH, fromRun, p.took.Seconds())
 		if r.DeadLetters > 0 || code == 3 {

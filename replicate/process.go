@@ -23,12 +23,13 @@ type batchResult struct {
 }
 
 type written struct {
-	table    string
-	rows     int
-	bytes    int64
-	counts   opCounts
-	touched  map[string]bool
-	truncate bool
+	table      string
+	rows       int
+	superseded int
+	bytes      int64
+	counts     opCounts
+	touched    map[string]bool
+	truncate   bool
 }
 
 // process decodes and routes one batch and queues it with its ClickHouse
@@ -137,7 +138,7 @@ func (r *runner) finishHead(ctx context.Context) error {
 	switch {
 	case r.deadLetterLimitCrossed():
 		return r.flushWindow(ctx) // stop right after the batch that crossed it
-	case r.windowFull():
+	case r.windowFull() && !r.makeRoom():
 		return r.flushAsync(ctx)
 	}
 	return nil
@@ -472,7 +473,7 @@ func (r *runner) writeBlock(ctx context.Context, blk *block) (written, error) {
 	}
 	// The block is reset by the main goroutine (waitWrite): fills of the
 	// next window copy rows from it until then.
-	return written{table: t.name, rows: blk.rows, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate}, nil
+	return written{table: t.name, rows: blk.rows, superseded: blk.superseded, bytes: blk.bytes, counts: blk.counts, touched: touched, truncate: blk.truncate}, nil
 }
 
 // resolve sets e.image from e's values and the previous state.
@@ -543,6 +544,11 @@ func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) 
 		}
 		err := t.block.appendRow(e, now)
 		if err == nil {
+			if prev, ok := t.latest[e.key]; ok && t.collapses && t.block.version.vals[prev.row] <= e.version {
+				// FINAL and the merges keep the later row of the two
+				// (the higher version, the later insert on a tie).
+				t.block.supersede(prev.row)
+			}
 			t.latest[e.key] = rowRef{row: int32(t.block.rows - 1), deleted: e.isDelete()}
 			continue
 		}

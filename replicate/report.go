@@ -72,6 +72,10 @@ type TableReport struct {
 	Rows     int64  `json:"rows"`
 	Blocks   int64  `json:"blocks"`
 	Bytes    int64  `json:"bytes"`
+	// Superseded counts changes not written because a later change of
+	// the same key in the same flush window replaced them (tables that
+	// are ReplacingMergeTree(_version)): Rows is the changes less these.
+	Superseded int64 `json:"superseded"`
 	// FilledFromClickHouse counts rows completed from the stored row
 	// (deletes, TOAST placeholders); FilledInBatch from an earlier event
 	// still in memory; FilledFromRun (deletes) from a row this run wrote
@@ -246,10 +250,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "    %s/%d  %d → %d / %d  lag %d  %d msgs%s\n", p.Topic, p.Partition, p.Start, p.Committed, p.Target, p.LagLeft, p.Messages, note)
 	}
 	if len(r.Tables) > 0 {
-		b.WriteString("  tables (inserted/updated/deleted/snapshot, blocks, bytes):\n")
+		b.WriteString("  tables (inserted/updated/deleted/snapshot, rows written, superseded, blocks, bytes):\n")
 		for _, t := range r.Tables {
-			fmt.Fprintf(&b, "    %-20s %d/%d/%d/%d  %d blocks  %d bytes  filled %d from ClickHouse, %d in batch, %d from the run\n",
-				t.Table, t.Inserted, t.Updated, t.Deleted, t.Snapshot, t.Blocks, t.Bytes, t.FilledFromClickHouse, t.FilledInBatch, t.FilledFromRun)
+			fmt.Fprintf(&b, "    %-20s %d/%d/%d/%d  %d rows  %d superseded  %d blocks  %d bytes  filled %d from ClickHouse, %d in batch, %d from the run\n",
+				t.Table, t.Inserted, t.Updated, t.Deleted, t.Snapshot, t.Rows, t.Superseded, t.Blocks, t.Bytes, t.FilledFromClickHouse, t.FilledInBatch, t.FilledFromRun)
 		}
 	}
 	fmt.Fprintf(&b, "  ignored: %d tombstones, %d heartbeats, %d transaction records, %d logical messages\n",

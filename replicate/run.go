@@ -475,6 +475,41 @@ func (r *runner) windowFull() bool {
 	return false
 }
 
+// makeRoom compacts a window full by its row or byte bound when at least
+// a quarter of its rows are superseded (a key's later change replaced
+// them), and tells whether the window may go on: more changes per
+// window, so fewer and larger parts in ClickHouse, in the same memory.
+// Each compaction moves the kept rows once; a quarter freed bounds that
+// to a few moves per row.
+func (r *runner) makeRoom() bool {
+	w := &r.win
+	if r.cfg.FlushInterval > 0 && time.Since(w.started) >= r.cfg.FlushInterval {
+		return false
+	}
+	dropping := 0
+	for _, t := range w.tables {
+		dropping += t.block.dropping
+	}
+	if dropping == 0 || 4*dropping < w.rows {
+		return false
+	}
+	w.rows, w.data = 0, w.dlData
+	for _, t := range w.tables {
+		b := t.block
+		before := b.rows
+		t.compact(&r.scratch.renumber)
+		if before > 0 {
+			// The values' sizes are not kept per row: the dropped rows
+			// are taken to be of the average size.
+			b.data = int(int64(b.data) * int64(b.rows) / int64(before))
+		}
+		w.rows += b.rows
+		w.data += b.data + 64*b.rows
+	}
+	r.log.Debug("window compacted", "superseded", dropping, "rows", w.rows)
+	return !r.windowFull()
+}
+
 // deadLetterLimitCrossed tells whether the window's dead letters cross
 // MaxDeadLetters: the run stops right after writing and committing it.
 func (r *runner) deadLetterLimitCrossed() bool {
@@ -537,6 +572,7 @@ func (r *runner) flushAsync(ctx context.Context) error {
 	f.win.seen, f.win.tables = nil, nil
 	for _, t := range w.tables {
 		blk := t.block
+		t.compact(&r.scratch.renumber)
 		f.blocks = append(f.blocks, blk)
 		if t.spare != nil {
 			t.block, t.spare = t.spare, nil
@@ -669,6 +705,7 @@ func (r *runner) accountWritten(res *batchResult) {
 		tr.Deleted += w.counts.Deleted
 		tr.Snapshot += w.counts.Snapshot
 		tr.Rows += int64(w.rows)
+		tr.Superseded += int64(w.superseded)
 		tr.Bytes += w.bytes
 		if w.rows > 0 {
 			tr.Blocks++
@@ -729,7 +766,8 @@ func (r *runner) sourceTable(ctx context.Context, name string) *ddl.Table {
 type scratch struct {
 	fillFirst, prefetchFirst map[string]bool
 	fillLatest               map[string]*storedRow
-	lits                     []byte // fillValues' key literal
+	lits                     []byte  // fillValues' key literal
+	renumber                 []int32 // table.compact's row numbers
 }
 
 // reuse returns *m emptied, made on first use.

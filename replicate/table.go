@@ -44,6 +44,10 @@ type table struct {
 	// recent remembers what deletes need of rows written in earlier
 	// windows (recent.go); nil until the run sees a delete of the table.
 	recent *recentRows
+	// collapses: the table is a ReplacingMergeTree versioned by _version,
+	// so of a key's rows in one window only the last change is written
+	// (see build): the merges would drop the others.
+	collapses bool
 }
 
 // rowRef is a key's latest state held in a block: a row of the pending
@@ -53,6 +57,20 @@ type table struct {
 type rowRef struct {
 	row     int32
 	deleted bool
+}
+
+// compact drops the pending block's superseded rows and renumbers the
+// keys' references to its rows (each key's row is its last: never dropped).
+func (t *table) compact(scratch *[]int32) {
+	renumber := t.block.compact(*scratch)
+	if renumber == nil {
+		return
+	}
+	*scratch = renumber
+	for k, ref := range t.latest {
+		ref.row = renumber[ref.row]
+		t.latest[k] = ref
+	}
 }
 
 // stored returns the row of blk as a fill source: every column a copy.
@@ -106,8 +124,46 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 		}
 	}
 	t.markerCols, t.markerAll = markerColumns(ctx, conn, name, t.byName)
+	t.collapses = replacesByVersion(ctx, conn, name)
 	t.block = newBlock(t)
 	return t, nil
+}
+
+// replacesByVersion tells whether the table's engine keeps one row per
+// sorting key, the one with the highest _version: (Replicated)
+// ReplacingMergeTree(..., _version[, _is_deleted]). Anything else (a
+// MergeTree kept as a change log, an unreadable engine) keeps every row.
+func replacesByVersion(ctx context.Context, conn chconn.Conn, name string) bool {
+	rows, err := conn.Query(ctx, "SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
+	if err != nil || len(rows) == 0 {
+		return false
+	}
+	return versionColumn(rows[0][0], rows[0][1]) == ddl.ColVersion
+}
+
+// versionColumn is the version argument of a ReplacingMergeTree's engine
+// clause ("" if none): the first argument that is not a string literal
+// (Replicated engines start with the path and replica name).
+func versionColumn(engine, full string) string {
+	if !strings.HasSuffix(engine, "ReplacingMergeTree") {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(full, engine+"(")
+	if !ok {
+		return ""
+	}
+	args, _, ok := strings.Cut(rest, ")")
+	if !ok {
+		return ""
+	}
+	for _, a := range strings.Split(args, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" || a[0] == '\'' {
+			continue
+		}
+		return strings.Trim(a, "`\"")
+	}
+	return ""
 }
 
 // markerColumns reads the table's partition and sorting keys and returns
