@@ -240,14 +240,26 @@ func (b *block) appendRow(e *event, now time.Time) error {
 	return nil
 }
 
-// supersede marks row as replaced by a later row of its key: ClickHouse
-// would keep only the later one (ReplacingMergeTree), so it is not written.
-func (b *block) supersede(row int32) {
-	if b.keep[row] {
-		b.keep[row] = false
-		b.dropping++
-		b.superseded++
+// supersede marks row, the earlier row of a key, as replaced by row by,
+// when ClickHouse (a ReplacingMergeTree by _version) would keep only by:
+// by's version is not lower (FINAL and the merges keep the higher version,
+// the later insert on a tie), and by lands where row is, the same values
+// in spot, the columns the partition and sorting keys read (a merge only
+// replaces rows of the same sorting key within a partition; a delete
+// marker left in the row's old partition is what removes it there).
+func (b *block) supersede(row, by int32, spot []int) {
+	if !b.keep[row] || b.version.vals[row] > b.version.vals[by] {
+		return
 	}
+	for _, c := range spot {
+		k, ok := b.cols[c].(typemap.Keeper)
+		if !ok || !k.Same(int(row), int(by)) {
+			return
+		}
+	}
+	b.keep[row] = false
+	b.dropping++
+	b.superseded++
 }
 
 // compact drops the superseded rows and returns each row's new number

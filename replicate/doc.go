@@ -69,6 +69,31 @@
 //     (typemap builders plus the metadata columns). A value that does not
 //     convert makes its message a dead letter (convert_error): the values
 //     of that row already appended are truncated away.
+//     Superseded rows: in a ReplacingMergeTree(_version) table (what ddl
+//     makes; read from system.tables' engine_full) the merges and FINAL
+//     keep one row per key, the highest _version, the last inserted on a
+//     tie. So when a key changes again in the same window, its earlier
+//     row in the block is marked superseded and dropped before the insert
+//     (block.compact): the key's last change is written, with its own
+//     cdc_operation (an insert then an update in one window is written as
+//     the update; an insert then a delete as the delete's marker). An
+//     earlier row with a higher version than the later one (out-of-order
+//     delivery) is kept, as FINAL would keep it, and so is an earlier row
+//     in another partition or with other sorting-key values than the
+//     later one (a delete then a re-insert with a new created_at: the
+//     delete's marker is what removes the row stored in the old
+//     partition; a merge replaces rows only within a partition). Tables
+//     whose keys read columns sluice cannot name (markers carry the whole
+//     row) keep every row. When the window reaches
+//     its row or byte bound with a quarter or more of its rows superseded,
+//     it is compacted and goes on filling (runner.makeRoom): more changes
+//     per window in the same memory, so fewer and larger parts. Counts:
+//     tables[].inserted/updated/deleted/snapshot are changes read, rows
+//     are rows written, superseded the changes dropped this way. Tables of
+//     any other engine (a MergeTree kept as a change log) get every row.
+//     What stays visible without FINAL changes accordingly: a query that
+//     counts versions sees one per key and window instead of one per change
+//     (the merges would have left one per key anyway).
 //  5. write (per window): TRUNCATE (op t) and the blocks, then the dead
 //     letters, each retried with exponential backoff and jitter on
 //     transient errors only, within RetryTimeout; inserts carry an
@@ -368,7 +393,7 @@
 //	lag_left                sum of partitions[].lag_left
 //	partitions[]            topic, partition, assigned, start_offset, committed_offset,
 //	                        target_offset (high watermark at plan time), lag_left, messages
-//	tables[]                table, inserted, updated, deleted, snapshot, rows, blocks, bytes,
+//	tables[]                table, inserted, updated, deleted, snapshot, rows, superseded, blocks, bytes,
 //	                        filled_from_clickhouse, filled_in_batch, filled_from_run, deletes_without_row,
 //	                        truncates, columns_added
 //	ignored                 tombstones, heartbeats, tx_metadata, log_messages

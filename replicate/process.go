@@ -263,16 +263,16 @@ func (r *runner) version(m *kafkasrc.Message, rec *debezium.Record) uint64 {
 func (r *runner) fillValues(e *event, rec *debezium.Record) error {
 	t := e.t
 	e.vals = make([]val, len(t.cols))
-	for _, v := range rec.Row {
-		i, ok := t.byName[v.Name]
-		if !ok {
-			continue // checkSchema made sure the table has every column
-		}
+	plan := t.planFor(rec, r.schemas)
+	if plan == nil {
+		return fmt.Errorf("the row has a column the table lacks") // checkSchema made sure it has every one
+	}
+	for j, v := range rec.Row {
 		st := valPresent
 		if r.ph.match(v.Raw) {
 			st = valUnavailable
 		}
-		e.vals[i] = val{raw: v.Raw, fs: r.schemas.get(v.Schema), state: st}
+		e.vals[plan.cols[j]] = val{raw: v.Raw, fs: plan.fs[j], state: st}
 	}
 	if len(rec.Key) == 0 {
 		return fmt.Errorf("the message has no key: sluice needs the primary key to fill deletes and TOAST values")
@@ -544,10 +544,8 @@ func (r *runner) build(t *table, evs []*event, res *batchResult, now time.Time) 
 		}
 		err := t.block.appendRow(e, now)
 		if err == nil {
-			if prev, ok := t.latest[e.key]; ok && t.collapses && t.block.version.vals[prev.row] <= e.version {
-				// FINAL and the merges keep the later row of the two
-				// (the higher version, the later insert on a tie).
-				t.block.supersede(prev.row)
+			if prev, ok := t.latest[e.key]; ok && t.collapses {
+				t.block.supersede(prev.row, int32(t.block.rows-1), t.markerCols)
 			}
 			t.latest[e.key] = rowRef{row: int32(t.block.rows - 1), deleted: e.isDelete()}
 			continue

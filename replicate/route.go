@@ -104,10 +104,12 @@ var errFlushFirst = errors.New("replicate: flush the pending window before evolv
 func (r *runner) checkSchema(ctx context.Context, t *table, topic string, rec *debezium.Record) error {
 	prev, seen := r.lastFields[t.name]
 	unknown := ""
-	for _, v := range rec.Row {
-		if _, ok := t.byName[v.Name]; !ok {
-			unknown = v.Name
-			break
+	if t.planFor(rec, r.schemas) == nil {
+		for _, v := range rec.Row {
+			if _, ok := t.byName[v.Name]; !ok {
+				unknown = v.Name
+				break
+			}
 		}
 	}
 	if rec.Fields != nil {

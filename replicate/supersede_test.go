@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -10,10 +11,14 @@ import (
 )
 
 // change is an event of recentTable with its image set, as fill leaves it.
-func change(tbl *table, offset int64, id int, version uint64, op debezium.Op) *event {
+func change(tbl *table, offset int64, id int, version uint64, op debezium.Op, month ...int) *event {
+	m := 11
+	if len(month) > 0 {
+		m = month[0]
+	}
 	vals := []val{
 		{raw: []byte(strconv.Itoa(id)), state: valPresent},
-		{raw: []byte(`"2026-11-0` + strconv.Itoa(id) + `T00:00:00Z"`), state: valPresent},
+		{raw: []byte(fmt.Sprintf(`"2026-%02d-0%dT00:00:00Z"`, m, id)), state: valPresent},
 		{raw: []byte(`"v` + strconv.FormatUint(version, 10) + `"`), state: valPresent},
 	}
 	return &event{t: tbl, op: op, key: strconv.Itoa(id), keyCols: []int{0}, vals: vals, image: vals, version: version,
@@ -22,8 +27,9 @@ func change(tbl *table, offset int64, id int, version uint64, op debezium.Op) *e
 
 // TestSupersededRowsAreNotWritten: of a key's rows in one window only the
 // last change is kept, unless an earlier row has a higher version (FINAL
-// keeps that one, so both are written); on a tie the later row wins, as
-// under FINAL. Compaction renumbers the keys' references.
+// keeps that one, so both are written) or lies in another partition (its
+// delete marker there is what removes the row stored there); on a tie the
+// later row wins, as under FINAL. Compaction renumbers the keys' references.
 func TestSupersededRowsAreNotWritten(t *testing.T) {
 	for _, collapses := range []bool{true, false} {
 		tbl := recentTable(t)
@@ -34,28 +40,30 @@ func TestSupersededRowsAreNotWritten(t *testing.T) {
 			change(tbl, 1, 2, 11, debezium.OpCreate),
 			change(tbl, 2, 1, 12, debezium.OpUpdate), // replaces row 0
 			change(tbl, 3, 3, 13, debezium.OpCreate),
-			change(tbl, 4, 2, 5, debezium.OpUpdate),  // older version: row 1 stays
-			change(tbl, 5, 1, 12, debezium.OpDelete), // same version, later: replaces row 2
+			change(tbl, 4, 2, 5, debezium.OpUpdate),      // older version: row 1 stays
+			change(tbl, 5, 1, 12, debezium.OpDelete),     // same version, later: replaces row 2
+			change(tbl, 6, 4, 20, debezium.OpDelete, 10), // a marker in October
+			change(tbl, 7, 4, 21, debezium.OpCreate, 12), // re-inserted in December: row 6 stays
 		}
 		r.build(tbl, evs, &batchResult{}, time.Now())
 		wantSup := 2
 		if !collapses {
 			wantSup = 0
 		}
-		if tbl.block.superseded != wantSup || tbl.block.rows != 6 {
-			t.Fatalf("collapses=%v: %d superseded of %d rows, want %d of 6", collapses, tbl.block.superseded, tbl.block.rows, wantSup)
+		if tbl.block.superseded != wantSup || tbl.block.rows != 8 {
+			t.Fatalf("collapses=%v: %d superseded of %d rows, want %d of 8", collapses, tbl.block.superseded, tbl.block.rows, wantSup)
 		}
 		tbl.compact(new([]int32))
 		ids, versions := tbl.block.cols[0].Values().([]int64), tbl.block.version.vals
 		want := []struct {
 			id      int64
 			version uint64
-		}{{2, 11}, {3, 13}, {2, 5}, {1, 12}}
+		}{{2, 11}, {3, 13}, {2, 5}, {1, 12}, {4, 20}, {4, 21}}
 		if !collapses {
 			want = []struct {
 				id      int64
 				version uint64
-			}{{1, 10}, {2, 11}, {1, 12}, {3, 13}, {2, 5}, {1, 12}}
+			}{{1, 10}, {2, 11}, {1, 12}, {3, 13}, {2, 5}, {1, 12}, {4, 20}, {4, 21}}
 		}
 		if tbl.block.rows != len(want) || len(ids) != len(want) || len(versions) != len(want) || tbl.block.deleted.Len() != len(want) ||
 			tbl.block.op.Len() != len(want) || tbl.block.eventTime.Len() != len(want) || tbl.block.cols[2].Len() != len(want) {

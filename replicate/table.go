@@ -48,6 +48,8 @@ type table struct {
 	// so of a key's rows in one window only the last change is written
 	// (see build): the merges would drop the others.
 	collapses bool
+	// plan maps the row members of the last record seen to columns.
+	plan *rowPlan
 }
 
 // rowRef is a key's latest state held in a block: a row of the pending
@@ -124,7 +126,9 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 		}
 	}
 	t.markerCols, t.markerAll = markerColumns(ctx, conn, name, t.byName)
-	t.collapses = replacesByVersion(ctx, conn, name)
+	// Without the marker columns sluice cannot tell whether a later row
+	// replaces an earlier one.
+	t.collapses = !t.markerAll && replacesByVersion(ctx, conn, name)
 	t.block = newBlock(t)
 	return t, nil
 }

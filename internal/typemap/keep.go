@@ -1,11 +1,15 @@
 package typemap
 
+import "time"
+
 // Keeper is a Builder that can drop values in place: replicate writes only
 // a key's last change of a flush window and drops the rows it replaced.
 type Keeper interface {
 	// Keep drops every value i with !keep[i] (len(keep) == Len()), keeping
 	// the order of the others. Row numbers held by callers change.
 	Keep(keep []bool)
+	// Same tells whether values i and j are equal (two NULLs are).
+	Same(i, j int) bool
 }
 
 var (
@@ -27,6 +31,37 @@ func KeepSlice[T any](s []T, keep []bool) []T {
 	}
 	clear(s[n:])
 	return s[:n]
+}
+
+func (b *builder[T]) Same(i, j int) bool {
+	if b.nullable && (b.nulls[i] || b.nulls[j]) {
+		return b.nulls[i] == b.nulls[j]
+	}
+	switch v := any(b.vals).(type) {
+	case []int64:
+		return v[i] == v[j]
+	case []int32:
+		return v[i] == v[j]
+	case []time.Time:
+		return v[i].Equal(v[j])
+	case []string:
+		return v[i] == v[j]
+	}
+	return b.Literal(i) == b.Literal(j)
+}
+
+func (b *scaledBuilder) Same(i, j int) bool {
+	if b.nullable && (b.nulls[i] || b.nulls[j]) {
+		return b.nulls[i] == b.nulls[j]
+	}
+	return b.vals[i] == b.vals[j]
+}
+
+func (b *strBuilder) Same(i, j int) bool {
+	if b.nullable && (b.nulls[i] || b.nulls[j]) {
+		return b.nulls[i] == b.nulls[j]
+	}
+	return string(b.bytesAt(i)) == string(b.bytesAt(j))
 }
 
 func (b *builder[T]) Keep(keep []bool) {

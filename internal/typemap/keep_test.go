@@ -48,6 +48,15 @@ func TestKeepMatchesFreshBuilder(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s: %T is not a Keeper", name, got)
 			}
+			if !tc.c.Array { // (an array's NULL is an empty array)
+				for i := range tc.raws {
+					for j := range tc.raws {
+						if g, w := k.Same(i, j), tc.raws[i] == tc.raws[j]; g != w {
+							t.Errorf("%s: Same(%s, %s) = %v", name, tc.raws[i], tc.raws[j], g)
+						}
+					}
+				}
+			}
 			k.Keep(keep)
 			if got.Len() != want.Len() {
 				t.Fatalf("%s: %d values, want %d", name, got.Len(), want.Len())
