@@ -85,7 +85,7 @@
 //     partition; a merge replaces rows only within a partition). Tables
 //     whose keys read columns sluice cannot name (markers carry the whole
 //     row) keep every row. When the window reaches
-//     its row or byte bound with a quarter or more of its rows superseded,
+//     its row or byte bound with an eighth or more of its rows superseded,
 //     it is compacted and goes on filling (runner.makeRoom): more changes
 //     per window in the same memory, so fewer and larger parts. Counts:
 //     tables[].inserted/updated/deleted/snapshot are changes read, rows
