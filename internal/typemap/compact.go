@@ -134,11 +134,16 @@ func (b *strBuilder) AppendNull() error {
 func (b *strBuilder) Len() int { return len(b.ends) }
 
 func (b *strBuilder) bytesAt(i int) []byte {
-	lo := uint32(0)
+	lo, hi := b.bounds(i)
+	return b.buf[lo:hi]
+}
+
+// bounds is where value i lies in the arena.
+func (b *strBuilder) bounds(i int) (lo, hi uint32) {
 	if i > 0 {
 		lo = b.ends[i-1]
 	}
-	return b.buf[lo:b.ends[i]]
+	return lo, b.ends[i]
 }
 
 func (b *strBuilder) AppendCopy(i int) error { return b.copyFrom(b, i) }
@@ -160,12 +165,17 @@ func (b *strBuilder) copyFrom(s *strBuilder, i int) error {
 	if s.nullable && s.nulls[i] {
 		return b.AppendNull()
 	}
-	v := s.bytesAt(i)
 	if s == b {
-		// append may move buf: copy the value out first.
-		v = append([]byte(nil), v...)
+		// Make room first (reserve may move buf), then copy from buf into
+		// itself: the value lies below len, the copy goes after it.
+		lo, hi := b.bounds(i)
+		if err := b.reserve(int(hi - lo)); err != nil {
+			return err
+		}
+		b.buf = append(b.buf, b.buf[lo:hi]...)
+		return b.ended()
 	}
-	return b.push(v)
+	return b.push(s.bytesAt(i))
 }
 
 func (b *strBuilder) Truncate(n int) {

@@ -3,6 +3,7 @@ package typemap
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sluice-cdc/sluice/internal/chconn"
@@ -112,4 +113,24 @@ func show(v any) string {
 		out += fmt.Sprintf(" %v", e.Interface())
 	}
 	return out + " ]"
+}
+
+// TestStrAppendCopyGrowing: a value copied within its own builder when
+// the copy makes the arena move (reserve) comes out whole.
+func TestStrAppendCopyGrowing(t *testing.T) {
+	b := mustBuilder(t, Column{Type: "text"})
+	long := strings.Repeat("x", 4000)
+	if err := b.AppendDebezium([]byte(`"`+long+`"`), &FieldSchema{Type: "string"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ { // the first copy outgrows the 4096-byte arena
+		if err := b.AppendCopy(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, v := range b.Values().([]string) {
+		if v != long {
+			t.Fatalf("value %d: %d bytes, want the %d copied", i, len(v), len(long))
+		}
+	}
 }
