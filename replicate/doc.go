@@ -355,6 +355,37 @@
 // after a CI run (kcat 196,900-207,800, clickhouse-client 10-20% slower);
 // peak RSS 276-281 MB.
 //
+// Session 6 (the same 1,246,648-event backlog; alternating runs of each
+// build, CPU as above). Where ClickHouse's CPU went: perf showed 62% in
+// inserts (most of it the kernel creating, stat-ing and unlinking part
+// files) and 35% in background merges, so it followed the number of
+// parts, i.e. of windows; 64 MB windows without the memory limit cut it
+// by 3 s, but two such windows do not fit in 300 MB. 30% of the rows
+// written were a key's earlier change that a later one in the same window
+// replaced, which a ReplacingMergeTree drops at the next merge anyway:
+//
+//	build                                          wall s     sluice CPU s  ClickHouse CPU s  windows
+//	start (889ceed)                                13.0-17.2  13.5-16.5     9.3-11.6            18
+//	+ superseded rows dropped before the insert    13.9-14.6  15.0-16.0     8.9-9.0             18
+//	+ a full window compacted when a quarter is    10.2-14.2  12.2-17.2     4.5-5.9             11
+//	  superseded (makeRoom), row plans (plan.go)   10.8-11.7  12.3-14.2     4.7-4.9             11
+//	+ compacted from an eighth                     10.2-12.3  13.1-15.6     3.1-3.7              7
+//
+// scripts/bench/replicate: 0.45x, 0.49x, 0.52x of kcat with makeRoom at a
+// quarter; 0.53x and 0.52x at an eighth (103,370 events/s against kcat's
+// 199,464; 0.47x in a run where kcat itself took 11.2 s then 7.0 s).
+// Peak RSS 281-284 MB. Tried and dropped: building a batch's tables in
+// parallel goroutines (a batch mostly holds one table: build time
+// unchanged); building a table's columns on two goroutines (the helper
+// got 22% of the work: both cores are busy, build 4.31 s against 4.39);
+// the placeholder test moved to the reader goroutine (no change within
+// the noise); not keeping the spare block's capacity (regrowing it cost
+// sluice 2 s of CPU, ClickHouse saved 1.5 s); writing each window
+// synchronously with 48-64 MB windows (25-45% slower: no overlap); 48 and
+// 56 MB windows (366-607 GC cycles at the limit); 40 MB windows
+// (ClickHouse -1.5 s, but 100 GC cycles: too near the limit to be a
+// default).
+//
 // # Versions
 //
 // _version is the change's source LSN (source.lsn or __lsn). Messages
