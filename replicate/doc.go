@@ -372,9 +372,11 @@
 //	+ compacted from an eighth                     10.2-12.3  13.1-15.6     3.1-3.7              7
 //
 // scripts/bench/replicate: 0.45x, 0.49x, 0.52x of kcat with makeRoom at a
-// quarter; 0.53x and 0.52x at an eighth (103,370 events/s against kcat's
-// 199,464; 0.47x in a run where kcat itself took 11.2 s then 7.0 s).
-// Peak RSS 281-284 MB. Tried and dropped: building a batch's tables in
+// quarter; at an eighth 0.53x, 0.52x, 0.65x, 0.54x, 0.60x, 0.50x (99,100-
+// 137,100 events/s in 9.1-12.6 s against kcat's faster run, 178,900-
+// 255,500 msg/s), and 0.47x in a run where kcat itself took 11.2 s then
+// 7.0 s. Peak RSS 275-284 MB. GOGC=400 under the same limit: 55-59 GC
+// cycles instead of 64-68, wall time unchanged within the noise. Tried and dropped: building a batch's tables in
 // parallel goroutines (a batch mostly holds one table: build time
 // unchanged); building a table's columns on two goroutines (the helper
 // got 22% of the work: both cores are busy, build 4.31 s against 4.39);
