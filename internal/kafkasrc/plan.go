@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/sethvargo/go-retry"
 
 	"github.com/sluice-cdc/sluice/internal/secure"
 )
@@ -76,11 +77,44 @@ func (p *DrainPlan) Partition(topic string, partition int) (PartitionPlan, bool)
 // Plan reads metadata, the group's committed offsets (OffsetFetch) and the
 // first and last offset of every partition (ListOffsets). It never joins the
 // group, so it is safe to call while another run holds it.
+//
+// A retriable Kafka error code (a partition without a leader during an
+// election, a coordinator loading: kafka.Error.Temporary) repeats the
+// whole plan, with a fresh client and so fresh metadata, with backoff for
+// up to planRetryTimeout; anything else (an unreachable broker, a refused
+// authorization) fails at once.
 func Plan(ctx context.Context, cfg Config) (*DrainPlan, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	var plan *DrainPlan
+	b := retry.WithMaxDuration(planRetryTimeout, retry.WithCappedDuration(2*time.Second, retry.NewExponential(100*time.Millisecond)))
+	err := retry.Do(ctx, b, func(ctx context.Context) error {
+		p, err := planOnce(ctx, cfg)
+		if err != nil && retriableCode(err) {
+			cfg.Logger.Warn("kafka plan: retrying after a retriable error", "err", err)
+			return retry.RetryableError(err)
+		}
+		plan = p
+		return err
+	})
+	return plan, err
+}
+
+// planRetryTimeout bounds Plan's retries of retriable Kafka errors: a
+// leader election or a coordinator load takes seconds.
+const planRetryTimeout = 20 * time.Second
+
+// retriableCode tells a Kafka error code the broker marks retriable, but
+// an unknown topic: a listed topic that does not exist is most often a
+// typo, reported at once (selectTopics).
+func retriableCode(err error) bool {
+	var kerr kafka.Error
+	return errors.As(err, &kerr) && kerr.Temporary() && kerr != kafka.UnknownTopicOrPartition
+}
+
+func planOnce(ctx context.Context, cfg Config) (*DrainPlan, error) {
 	begin := time.Now()
 	client := newDataClient(cfg)
 	defer client.release()

@@ -371,3 +371,25 @@ func TestSlabReturnsWhenAllReleased(t *testing.T) {
 		t.Fatal("the pool should hand the released slab out again, empty")
 	}
 }
+
+// TestRetriableCode: Plan retries the error codes Kafka marks retriable
+// (as ListOffsets and OffsetFetch return them, bare or wrapped) and no
+// others.
+func TestRetriableCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{kafka.NotLeaderForPartition, true},
+		{fmt.Errorf("kafka list offsets of t/0: %w", kafka.NotLeaderForPartition), true},
+		{fmt.Errorf("kafka committed offsets of group %q: %w", "g", kafka.GroupCoordinatorNotAvailable), true},
+		{kafka.LeaderNotAvailable, true},
+		{fmt.Errorf("wrapped: %w", kafka.TopicAuthorizationFailed), false},
+		{fmt.Errorf("kafka topic %q: %w", "typo", kafka.UnknownTopicOrPartition), false},
+		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), false},
+	} {
+		if got := retriableCode(tc.err); got != tc.want {
+			t.Errorf("%v: retriable %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
