@@ -203,11 +203,16 @@ func (b *block) appendRow(e *event, now time.Time) error {
 			err = cb.AppendNull()
 		case v.state == valAbsent:
 			err = cb.AppendDebezium(zeroToken(*c), nil)
-		case v.state == valRow && v.blk == b:
-			err = cb.AppendCopy(v.row)
+		case v.state == valRow && v.src == srcPending:
+			err = cb.AppendCopy(int(v.row))
 		case v.state == valRow:
-			// The block being written: the writer goroutine only reads it.
-			err = cb.AppendCopyFrom(v.blk.cols[i], v.row)
+			// The block being written (the writer goroutine only reads it)
+			// or a remembered row.
+			src := b.t.sourceBlock(v.src)
+			if src == nil {
+				return fmt.Errorf("replicate: table %s: no block %d to copy row %d from", b.t.name, v.src, v.row)
+			}
+			err = cb.AppendCopyFrom(src.cols[i], int(v.row))
 		default:
 			err = cb.AppendDebezium(v.raw, v.fs)
 			b.data += len(v.raw)

@@ -19,17 +19,30 @@ const (
 	valAbsent      valState = iota // not in the message (key-only delete, column added later)
 	valPresent                     // raw JSON from the message (or read back from ClickHouse)
 	valUnavailable                 // the unchanged-TOAST placeholder
-	valRow                         // a copy of row `row` of block `blk` (an earlier batch of the flush window, or the window being written)
+	valRow                         // a copy of row `row` of the table's block `src` (an earlier batch of the flush window, the window being written, a remembered row)
+)
+
+// rowSource names the table's block a valRow value is copied from. It is
+// resolved when the row is built, right after the fill that made the value
+// (table.sourceBlock): no window is handed over or written in between.
+type rowSource uint8
+
+const (
+	srcPending   rowSource = iota // t.block, the block being built
+	srcWriting                    // t.writing
+	srcRecentCur                  // t.recent.cur's block
+	srcRecentOld                  // t.recent.old's block
 )
 
 // val is one column of an event: a JSON token and the field schema to read
 // it with (nil for values read back from ClickHouse and schemaless topics).
+// 40 bytes: events' values are a third of the bytes a run allocates.
 type val struct {
 	raw   []byte
 	fs    *typemap.FieldSchema
+	row   int32 // valRow: the block row to copy
 	state valState
-	blk   *block // valRow: the block holding the row
-	row   int    // valRow: the block row to copy
+	src   rowSource // valRow: the block holding the row
 }
 
 // event is one decoded change routed to its table. Values are views into

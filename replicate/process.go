@@ -417,11 +417,11 @@ func (r *runner) fill(ctx context.Context, t *table, evs []*event, res *batchRes
 // (stored; nil when it has no row).
 func priorState(t *table, e *event, stored map[string]*storedRow, useRecent bool) (*storedRow, fillSource) {
 	if ref, ok := t.latest[e.key]; ok {
-		return ref.stored(t.block, len(t.cols)), fromBatch
+		return ref.stored(srcPending, len(t.cols)), fromBatch
 	}
 	ref, writing := t.written[e.key]
 	if writing && !t.block.truncate && copyable(t, t.writing) {
-		return ref.stored(t.writing, len(t.cols)), fromBatch
+		return ref.stored(srcWriting, len(t.cols)), fromBatch
 	}
 	if useRecent && !writing {
 		if row := t.recentRow(e); row != nil {

@@ -143,9 +143,13 @@ func (t *table) recentRow(e *event) *storedRow {
 	if !ok {
 		return nil
 	}
+	src := srcRecentOld
+	if g == t.recent.cur {
+		src = srcRecentCur
+	}
 	vals := make([]val, len(t.cols))
 	for _, i := range t.markerCols {
-		vals[i] = val{state: valRow, blk: g.blk, row: row}
+		vals[i] = val{state: valRow, src: src, row: int32(row)}
 	}
 	return &storedRow{vals: vals, deleted: deleted}
 }

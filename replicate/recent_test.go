@@ -61,7 +61,7 @@ func remembered(t *testing.T, tbl *table, id int) (created string, deleted bool)
 	if v.state != valRow || row.vals[2].state != valAbsent {
 		t.Fatalf("id %d: created_at %v, note %v: want a row copy and nothing else", id, v, row.vals[2])
 	}
-	return v.blk.cols[1].Literal(v.row), row.deleted
+	return tbl.sourceBlock(v.src).cols[1].Literal(int(v.row)), row.deleted
 }
 
 func TestRecentRows(t *testing.T) {

@@ -75,13 +75,37 @@ func (t *table) compact(scratch *[]int32) {
 	}
 }
 
-// stored returns the row of blk as a fill source: every column a copy.
-func (ref rowRef) stored(blk *block, ncols int) *storedRow {
+// stored returns the row of the src block as a fill source: every column
+// a copy.
+func (ref rowRef) stored(src rowSource, ncols int) *storedRow {
 	vals := make([]val, ncols)
 	for i := range vals {
-		vals[i] = val{state: valRow, blk: blk, row: int(ref.row)}
+		vals[i] = val{state: valRow, src: src, row: ref.row}
 	}
 	return &storedRow{vals: vals, deleted: ref.deleted}
+}
+
+// sourceBlock is the block src names now (nil if there is none).
+func (t *table) sourceBlock(src rowSource) *block {
+	switch src {
+	case srcPending:
+		return t.block
+	case srcWriting:
+		return t.writing
+	case srcRecentCur, srcRecentOld:
+		if t.recent == nil {
+			return nil
+		}
+		g := t.recent.cur
+		if src == srcRecentOld {
+			g = t.recent.old
+		}
+		if g == nil {
+			return nil
+		}
+		return g.blk
+	}
+	return nil
 }
 
 // column is one source column of a table.
