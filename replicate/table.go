@@ -144,34 +144,41 @@ func loadTable(ctx context.Context, conn chconn.Conn, name string, src *ddl.Tabl
 		t.byName[e.Name] = len(t.cols)
 		t.cols = append(t.cols, column{col: c, chType: e.Type, b: b, keyB: kb})
 	}
-	if pc := partitionColumn(ctx, conn, name, src, opts, t.byName); pc != "" {
+	keys := readEngineKeys(ctx, conn, name)
+	if pc := partitionColumn(keys, src, opts, t.byName); pc != "" {
 		if i, ok := t.byName[pc]; ok {
 			t.part = i
 		}
 	}
-	t.markerCols, t.markerAll = markerColumns(ctx, conn, name, t.byName)
+	t.markerCols, t.markerAll = markerColumns(keys, t.byName)
 	// Without the marker columns sluice cannot tell whether a later row
 	// replaces an earlier one.
-	t.collapses = !t.markerAll && replacesByVersion(ctx, conn, name)
+	t.collapses = !t.markerAll && keys != nil && versionColumn(keys.engine, keys.engineFull) == ddl.ColVersion
 	t.block = newBlock(t)
 	return t, nil
 }
 
-// replacesByVersion tells whether the table's engine keeps one row per
-// sorting key, the one with the highest _version: (Replicated)
-// ReplacingMergeTree(..., _version[, _is_deleted]). Anything else (a
-// MergeTree kept as a change log, an unreadable engine) keeps every row.
-func replacesByVersion(ctx context.Context, conn chconn.Conn, name string) bool {
-	rows, err := conn.Query(ctx, "SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
-	if err != nil || len(rows) == 0 {
-		return false
+// engineKeys is a table's row of system.tables: its partition and sorting
+// keys and its engine, read once per table load.
+type engineKeys struct {
+	partitionKey, sortingKey, engine, engineFull string
+}
+
+// readEngineKeys reads name's engine keys; nil when they cannot be read.
+func readEngineKeys(ctx context.Context, conn chconn.Conn, name string) *engineKeys {
+	rows, err := conn.Query(ctx, "SELECT partition_key, sorting_key, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
+	if err != nil || len(rows) == 0 || len(rows[0]) < 4 {
+		return nil
 	}
-	return versionColumn(rows[0][0], rows[0][1]) == ddl.ColVersion
+	return &engineKeys{partitionKey: rows[0][0], sortingKey: rows[0][1], engine: rows[0][2], engineFull: rows[0][3]}
 }
 
 // versionColumn is the version argument of a ReplacingMergeTree's engine
 // clause ("" if none): the first argument that is not a string literal
-// (Replicated engines start with the path and replica name).
+// (Replicated engines start with the path and replica name). A table
+// whose version column is _version keeps one row per key, so only a
+// window's last change of a key is written (table.collapses); any other
+// engine (a MergeTree kept as a change log) gets every row.
 func versionColumn(engine, full string) string {
 	if !strings.HasSuffix(engine, "ReplacingMergeTree") {
 		return ""
@@ -194,16 +201,15 @@ func versionColumn(engine, full string) string {
 	return ""
 }
 
-// markerColumns reads the table's partition and sorting keys and returns
-// the columns they read; all is true when a key reads no column it can
-// name (or the keys cannot be read): markers then carry the whole row.
-func markerColumns(ctx context.Context, conn chconn.Conn, name string, byName map[string]int) (cols []int, all bool) {
-	rows, err := conn.Query(ctx, "SELECT partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
-	if err != nil || len(rows) == 0 {
+// markerColumns returns the columns the table's partition and sorting
+// keys read; all is true when a key reads no column it can name (or the
+// keys could not be read): markers then carry the whole row.
+func markerColumns(keys *engineKeys, byName map[string]int) (cols []int, all bool) {
+	if keys == nil {
 		return nil, true
 	}
 	seen := map[int]bool{}
-	for _, expr := range rows[0] {
+	for _, expr := range []string{keys.partitionKey, keys.sortingKey} {
 		if e := strings.TrimSpace(expr); e == "" || e == "tuple()" {
 			continue
 		}
@@ -223,17 +229,16 @@ func markerColumns(ctx context.Context, conn chconn.Conn, name string, byName ma
 
 // partitionColumn names the monthly partition column: from the ddl rules
 // when the source is known, else from system.tables.partition_key.
-func partitionColumn(ctx context.Context, conn chconn.Conn, name string, src *ddl.Table, opts ddl.Options, cols map[string]int) string {
+func partitionColumn(keys *engineKeys, src *ddl.Table, opts ddl.Options, cols map[string]int) string {
 	if src != nil {
 		if pc, _, err := ddl.PartitionColumn(*src, opts); err == nil {
 			return pc
 		}
 	}
-	rows, err := conn.Query(ctx, "SELECT partition_key FROM system.tables WHERE database = currentDatabase() AND name = "+chconn.QuoteString(name))
-	if err != nil || len(rows) == 0 {
+	if keys == nil {
 		return ""
 	}
-	return partitionKeyColumn(rows[0][0], cols)
+	return partitionKeyColumn(keys.partitionKey, cols)
 }
 
 // partitionKeyColumn finds the table column a partition key reads: every
